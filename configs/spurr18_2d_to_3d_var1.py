@@ -1,0 +1,7 @@
+"""Spurr et al. 2018, 2D keypoints -> 3D joints, Variant 1 (Table 1), on the synthetic default."""
+
+from configs.common import cross_modal_config
+
+
+def get_config():
+    return cross_modal_config("kp2d", 1)

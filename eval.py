@@ -1,0 +1,131 @@
+"""Evaluate a trained experiment, or a published prediction file.
+
+    python eval.py --workdir DIR
+        restores DIR's latest checkpoint, predicts 3D joints for the whole test split and
+        writes DIR/eval/metrics.json (mean/median EPE mm, PCK curve, AUC 20-50 mm, PCF
+        success rates), DIR/eval/pck.png and DIR/eval/predictions.npz.
+
+    python eval.py --predictions FILE --ground-truth FILE --dataset icvl|nyu|msra
+        scores a (u, v, d) prediction file of the depth benchmarks: mean 3D error (mm)
+        and the success-rate curve (fraction of frames whose max joint error <= t).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untrained: bool = False) -> dict:
+    import jax
+    import ml_collections
+    import numpy as np
+
+    from jaxhands.evaluation.metrics import evaluate_keypoints, success_rate_curve
+    from jaxhands.evaluation.plots import plot_pck_curve
+    from jaxhands.training import sharding
+    from jaxhands.training.checkpoints import Checkpointer
+    from jaxhands.training.experiment import build_experiment
+    from jaxhands.training.loop import initial_state
+
+    config_path = workdir / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found: is {workdir} a training workdir (python train.py --workdir ...)?")
+    config = ml_collections.ConfigDict(json.loads(config_path.read_text()))
+    mesh = sharding.make_mesh()
+    experiment = build_experiment(config)
+    state = initial_state(experiment, config, mesh)
+    if not untrained:
+        checkpointer = Checkpointer(workdir)
+        if checkpointer.latest_step() is None:
+            raise FileNotFoundError(f"no checkpoint in {checkpointer.directory}; train first")
+        abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+        state = checkpointer.restore(abstract, step)
+        checkpointer.close()
+    predict = jax.jit(experiment.method.predict)
+    preds, gts, vis = [], [], []
+    for batch in experiment.eval_batches():
+        valid = batch.pop("valid")
+        out = np.asarray(jax.device_get(predict(state.params, state.model_state, sharding.put_batch(batch, mesh))))
+        preds.append(out[valid])
+        gts.append(batch["keypoints_3d"][valid])
+        vis.append(batch["visible"][valid])
+    pred, gt, visible = (np.concatenate(a) for a in (preds, gts, vis))
+    # EvalUtil convention: visible joints only (synthetic visibility comes from the z-buffer).
+    metrics = evaluate_keypoints(pred, gt, visible)
+    metrics_all = evaluate_keypoints(pred, gt, None)
+    thresholds = np.arange(0, 81, dtype=np.float64)
+    pcf = success_rate_curve(pred, gt, thresholds)
+    result = {
+        "step": int(jax.device_get(state.step)),
+        "num_samples": int(pred.shape[0]),
+        "dataset": config.dataset,
+        "method": config.method,
+        **{k: v for k, v in metrics.items()},
+        "all_joints": {k: metrics_all[k] for k in ("mean_epe_mm", "median_epe_mm", "auc_20_50")},
+        "pcf": {"thresholds_mm": thresholds.tolist(), "success_rate": np.asarray(pcf).tolist()},
+    }
+    out_dir = workdir / ("eval_untrained" if untrained else "eval")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(_jsonable(result), indent=2))
+    plot_pck_curve({config.get("name", config.method): (metrics["pck_thresholds_mm"], metrics["pck"])},
+                   out_dir / "pck.png", title=f"3D PCK ({config.dataset}, {pred.shape[0]} samples)")
+    np.savez_compressed(out_dir / "predictions.npz", pred=pred, gt=gt, visible=visible)
+    return result
+
+
+def _jsonable(x):
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=pathlib.Path, help="training workdir to evaluate")
+    parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
+    parser.add_argument("--untrained", action="store_true", help="evaluate the freshly initialised model (baseline)")
+    parser.add_argument("--predictions", type=pathlib.Path, help="(u, v, d) prediction file")
+    parser.add_argument("--ground-truth", type=pathlib.Path, help="(u, v, d) ground-truth file")
+    parser.add_argument("--dataset", choices=["icvl", "nyu", "msra"], help="depth benchmark of the files")
+    args = parser.parse_args(argv)
+
+    if args.predictions or args.ground_truth:
+        if not (args.predictions and args.ground_truth and args.dataset):
+            parser.error("--predictions needs --ground-truth and --dataset")
+        from jaxhands.evaluation.prediction_files import evaluate_prediction_file
+
+        result = evaluate_prediction_file(args.predictions, args.ground_truth, args.dataset)
+        print(f"{args.dataset}: {result['num_frames']} frames, mean 3D joint error {result['mean_error_mm']:.3f} mm")
+        thresholds, values = result["success_rate"]
+        for t, v in zip(thresholds, values):
+            if float(t) % 10 == 0:
+                print(f"  success rate @ {float(t):4.0f} mm: {100 * float(v):6.2f} %")
+        return 0
+    if not args.workdir:
+        parser.error("give --workdir, or --predictions/--ground-truth/--dataset")
+    result = evaluate_workdir(args.workdir, step=args.step, untrained=args.untrained)
+    print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}):")
+    print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm")
+    print(f"  AUC 20-50  {result['auc_20_50']:.4f}")
+    out = "eval_untrained" if args.untrained else "eval"
+    print(f"wrote {args.workdir / out / 'metrics.json'} and {args.workdir / out / 'pck.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Input pipeline: random-access records -> deterministic, sharded, augmented numpy batches.
+
+The training stream is a pure function of (seed, step):
+
+- records are visited epoch after epoch; epoch e is the permutation
+  `epoch_permutation(num_records, seed, e)` (numpy PCG64 seeded by (seed, e));
+- the epochs are concatenated into one infinite stream and the global batch at
+  step s is stream positions [s*B, (s+1)*B). Batches wrap across epoch boundaries
+  (nothing is dropped: every record appears exactly once per epoch);
+- process p of P gets rows [p*B/P, (p+1)*B/P) of every global batch, so the
+  concatenation of the processes' batches in process order is the global batch;
+- the augmentation of the record at stream position g is drawn from a numpy
+  Generator seeded by (seed, g), so it does not depend on the process layout,
+  the number of workers or where the run was resumed.
+
+A resumed run therefore only needs `start_step`. Batches are dicts of the schema
+fields stacked on a leading [B/P] axis (image stays uint8; models normalise), plus
+`valid` (bool [B/P], all True in training) and `record_index` (int32 [B/P], the
+record's index in the split; -1 for eval padding).
+
+Parallelism is grain's: `num_threads` threads per process build records, and
+`num_workers` > 0 moves whole batches to that many worker processes (spawned, each
+importing jaxhands; their interleaving is deterministic, so the output does not
+depend on the worker count).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping, Sequence
+
+import grain
+import numpy as np
+
+from jaxhands.data.augment import AugmentConfig, augment_with_config
+from jaxhands.data.schema import FEATURES
+
+# Distinct stream tags so the permutation and augmentation generators never share a seed.
+_PERMUTATION_STREAM = 0
+_AUGMENT_STREAM = 1
+# An "infinite" stream: far more steps than any run, small enough for int64 positions.
+_MAX_STEPS = 2**40
+
+Batch = dict[str, np.ndarray]
+
+
+def epoch_permutation(num_records: int, seed: int, epoch: int) -> np.ndarray:
+    """The visiting order of epoch `epoch`: a permutation of range(num_records), int64."""
+    return np.random.default_rng([seed, _PERMUTATION_STREAM, epoch]).permutation(num_records)
+
+
+def stream_records(positions: Sequence[int] | np.ndarray, num_records: int, seed: int) -> np.ndarray:
+    """Record indices at global stream positions (epochs concatenated), int64 [len(positions)]."""
+    positions = np.asarray(positions, np.int64)
+    epochs, offsets = np.divmod(positions, num_records)
+    out = np.empty_like(positions)
+    for epoch in np.unique(epochs):
+        chosen = epochs == epoch
+        out[chosen] = epoch_permutation(num_records, seed, int(epoch))[offsets[chosen]]
+    return out
+
+
+def augment_rng(seed: int, position: int) -> np.random.Generator:
+    """The augmentation Generator of the record at global stream position `position`."""
+    return np.random.default_rng([seed, _AUGMENT_STREAM, position])
+
+
+def _schema_record(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The schema fields of a decoded record, with the schema's dtypes (TFDS returns
+    Python ints for scalars); other fields (metadata) are not batched."""
+    missing = [name for name in FEATURES if name not in record]
+    if missing:
+        raise KeyError(f"record is missing schema field(s) {missing}; has {sorted(record)}")
+    return {name: np.asarray(record[name], dtype=dtype) for name, (dtype, _) in FEATURES.items()}
+
+
+def resolve_process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+    """(process_index, process_count), defaulting to jax.process_index()/process_count()."""
+    if process_index is None or process_count is None:
+        import jax  # deferred: only multi-host callers that rely on the defaults need it
+
+        process_index = jax.process_index() if process_index is None else process_index
+        process_count = jax.process_count() if process_count is None else process_count
+    if not 0 <= process_index < process_count:
+        raise ValueError(f"process_index must be in [0, {process_count}), got {process_index}")
+    return process_index, process_count
+
+
+def local_batch_size(global_batch_size: int, process_count: int) -> int:
+    """B / P, raising if the global batch does not split evenly over the processes."""
+    if global_batch_size < 1:
+        raise ValueError(f"global_batch_size must be >= 1, got {global_batch_size}")
+    if global_batch_size % process_count:
+        raise ValueError(
+            f"global_batch_size {global_batch_size} is not divisible by the process count "
+            f"{process_count}: every process must get the same number of rows")
+    return global_batch_size // process_count
+
+
+class _TrainRecord:
+    """Local stream row -> augmented record (picklable, for grain worker processes)."""
+
+    def __init__(self, source, *, seed: int, global_batch_size: int, local_batch: int,
+                 process_index: int, augment_config: AugmentConfig):
+        self._source = source
+        self._num_records = len(source)
+        self._seed = seed
+        self._global_batch_size = global_batch_size
+        self._local_batch = local_batch
+        self._process_index = process_index
+        self._augment_config = augment_config
+        self._permutations: dict[int, np.ndarray] = {}
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        # Consecutive rows share an epoch; keep the current and previous one (batches
+        # straddle epoch boundaries, and threads may still be finishing the old epoch).
+        cached = self._permutations.get(epoch)
+        if cached is None:
+            cached = epoch_permutation(self._num_records, self._seed, epoch)
+            self._permutations = {e: p for e, p in self._permutations.items() if e >= epoch - 1}
+            self._permutations[epoch] = cached
+        return cached
+
+    def __call__(self, row: int) -> dict[str, np.ndarray]:
+        step, column = divmod(row, self._local_batch)
+        position = step * self._global_batch_size + self._process_index * self._local_batch + column
+        epoch, offset = divmod(position, self._num_records)
+        record_index = int(self._permutation(epoch)[offset])
+        sample = _schema_record(self._source[record_index])
+        if self._augment_config.enabled:
+            sample = augment_with_config(sample, self._augment_config, augment_rng(self._seed, position))
+        sample["valid"] = np.bool_(True)
+        sample["record_index"] = np.int32(record_index)
+        return sample
+
+
+class _EvalRecord:
+    """Local eval row -> record in split order; rows past the end repeat the last
+    record with valid=False and record_index=-1."""
+
+    def __init__(self, source, *, global_batch_size: int, local_batch: int, process_index: int):
+        self._source = source
+        self._num_records = len(source)
+        self._global_batch_size = global_batch_size
+        self._local_batch = local_batch
+        self._process_index = process_index
+
+    def __call__(self, row: int) -> dict[str, np.ndarray]:
+        step, column = divmod(row, self._local_batch)
+        position = step * self._global_batch_size + self._process_index * self._local_batch + column
+        valid = position < self._num_records
+        sample = _schema_record(self._source[min(position, self._num_records - 1)])
+        sample["valid"] = np.bool_(valid)
+        sample["record_index"] = np.int32(position if valid else -1)
+        return sample
+
+
+def _to_iterator(dataset: grain.MapDataset, *, num_threads: int, num_workers: int,
+                 prefetch_batches: int) -> Iterator[Batch]:
+    read_options = grain.ReadOptions(num_threads=num_threads,
+                                     prefetch_buffer_size=max(prefetch_batches, num_threads))
+    iter_dataset = dataset.to_iter_dataset(read_options)
+    if num_workers > 0:
+        iter_dataset = iter_dataset.mp_prefetch(
+            grain.MultiprocessingOptions(num_workers=num_workers, per_worker_buffer_size=prefetch_batches))
+    return iter(iter_dataset)
+
+
+def _check_parallelism(num_threads: int, num_workers: int, prefetch_batches: int) -> None:
+    if num_threads < 0 or num_workers < 0 or prefetch_batches < 1:
+        raise ValueError(
+            f"need num_threads >= 0, num_workers >= 0 and prefetch_batches >= 1, got "
+            f"{num_threads}, {num_workers}, {prefetch_batches}")
+
+
+def make_train_iterator(
+    source,
+    *,
+    global_batch_size: int,
+    seed: int,
+    start_step: int = 0,
+    num_steps: int | None = None,
+    process_index: int | None = None,
+    process_count: int | None = None,
+    augment_config: AugmentConfig | Mapping[str, Any] | None = None,
+    num_threads: int = 1,
+    num_workers: int = 0,
+    prefetch_batches: int = 2,
+) -> Iterator[Batch]:
+    """This process's training batches for steps start_step, start_step + 1, ...
+
+    source: random-access records (len() and [i]), e.g. `load_split(path, "train")`.
+    global_batch_size: B over all processes; must be divisible by process_count.
+    seed: the stream seed (permutations and augmentation).
+    start_step: first step to produce (resume = same seed + the step to continue at).
+    num_steps: how many steps to produce (None: endless).
+    process_index, process_count: default to jax.process_index() / jax.process_count().
+    augment_config: AugmentConfig or a mapping of its fields; None = no augmentation.
+    num_threads, num_workers, prefetch_batches: grain parallelism (threads per process,
+      worker processes computing whole batches, buffered batches per worker/thread pool).
+
+    Each batch is {schema field: [B/P, ...]} plus `valid` and `record_index`. Close the
+    returned grain iterator (`.close()`) when using worker processes.
+    """
+    if len(source) == 0:
+        raise ValueError("make_train_iterator: the source has no records")
+    if start_step < 0:
+        raise ValueError(f"start_step must be >= 0, got {start_step}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    _check_parallelism(num_threads, num_workers, prefetch_batches)
+    process_index, process_count = resolve_process(process_index, process_count)
+    local_batch = local_batch_size(global_batch_size, process_count)
+    stop_step = _MAX_STEPS if num_steps is None else start_step + num_steps
+    record_fn = _TrainRecord(source, seed=seed, global_batch_size=global_batch_size, local_batch=local_batch,
+                             process_index=process_index,
+                             augment_config=AugmentConfig.from_mapping(augment_config))
+    dataset = (grain.MapDataset.range(start_step * local_batch, stop_step * local_batch)
+               .map(record_fn)
+               .batch(local_batch, drop_remainder=True))
+    return _to_iterator(dataset, num_threads=num_threads, num_workers=num_workers,
+                        prefetch_batches=prefetch_batches)
+
+
+def num_eval_steps(num_records: int, global_batch_size: int) -> int:
+    """Number of eval batches covering every record once: ceil(num_records / B)."""
+    return -(-num_records // global_batch_size)
+
+
+def make_eval_iterator(
+    source,
+    *,
+    global_batch_size: int,
+    process_index: int | None = None,
+    process_count: int | None = None,
+    num_threads: int = 1,
+    num_workers: int = 0,
+    prefetch_batches: int = 2,
+) -> Iterator[Batch]:
+    """This process's eval batches: the records in split order, no shuffle or augmentation.
+
+    The global batch at step s holds records [s*B, (s+1)*B); the last one is padded
+    (with copies of the last record) and `valid` (bool [B/P]) marks the real rows, so
+    summing a metric over `valid` rows of all processes counts every record once.
+    Yields `num_eval_steps(len(source), global_batch_size)` batches.
+    """
+    num_records = len(source)
+    if num_records == 0:
+        raise ValueError("make_eval_iterator: the source has no records")
+    _check_parallelism(num_threads, num_workers, prefetch_batches)
+    process_index, process_count = resolve_process(process_index, process_count)
+    local_batch = local_batch_size(global_batch_size, process_count)
+    steps = num_eval_steps(num_records, global_batch_size)
+    record_fn = _EvalRecord(source, global_batch_size=global_batch_size, local_batch=local_batch,
+                            process_index=process_index)
+    dataset = (grain.MapDataset.range(0, steps * local_batch)
+               .map(record_fn)
+               .batch(local_batch, drop_remainder=True))
+    return _to_iterator(dataset, num_threads=num_threads, num_workers=num_workers,
+                        prefetch_batches=prefetch_batches)

@@ -1,0 +1,165 @@
+"""Prepared TFDS datasets on disk: atomic preparation, lookup and random-access reading.
+
+A prepared dataset is a TFDS version directory `<data_dir>/<name>/<config>/<version>`
+holding `dataset_info.json`, `features.json` and array_record shards. It is read
+without TensorFlow through `tfds.builder_from_directory(path).as_data_source(split)`.
+
+`prepare_atomically` is the one way converters write datasets (the synthetic builder
+and every `data_prep/<dataset>.py`): the builder runs in a private temporary data
+dir `<data_dir>/.tmp-<name>-<random>/`, and only the finished version directory is
+moved into place with one rename. An interrupted or failed run therefore never
+leaves a directory that looks prepared, and the temporary dir is removed on any
+exception (including KeyboardInterrupt); a hard kill can leave a `.tmp-*` dir,
+which is never read and which a later run of the same dataset removes once it is
+more than a day old (younger ones may belong to a run still in progress).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import shutil
+import uuid
+from typing import Callable
+
+INFO_FILE = "dataset_info.json"
+_TMP_PREFIX = ".tmp-"
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No prepared dataset where one was expected."""
+
+
+class OutputDirError(OSError):
+    """The output directory cannot be created or written."""
+
+
+def is_prepared(version_dir: str | os.PathLike) -> bool:
+    """Whether `version_dir` is a complete prepared dataset (renames make this atomic)."""
+    return (pathlib.Path(version_dir) / INFO_FILE).is_file()
+
+
+def find_prepared(root: str | os.PathLike, max_depth: int = 3) -> list[pathlib.Path]:
+    """Prepared version directories at or below `root` (at most `max_depth` levels), sorted.
+
+    Temporary `.tmp-*` build directories are skipped.
+    """
+    root = pathlib.Path(root)
+    found = []
+    frontier = [root]
+    for _ in range(max_depth + 1):
+        next_frontier = []
+        for directory in frontier:
+            if is_prepared(directory):
+                found.append(directory)
+                continue
+            if directory.is_dir():
+                next_frontier.extend(
+                    child for child in directory.iterdir()
+                    if child.is_dir() and not child.name.startswith(_TMP_PREFIX))
+        frontier = next_frontier
+    return sorted(found)
+
+
+def resolve_dataset_dir(dataset: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """The version directory of `dataset`.
+
+    `dataset` is a prepared version directory, or a directory holding exactly one
+    prepared dataset below it (e.g. the `--out` of `python -m data_prep`), or a
+    name `<name>[/<config>[/<version>]]` under `data_dir` matching exactly one
+    prepared dataset.
+    """
+    candidates = []
+    path = pathlib.Path(dataset)
+    if data_dir is not None and not path.is_absolute():
+        path = pathlib.Path(data_dir) / path
+    if path.is_dir():
+        candidates = find_prepared(path)
+    if len(candidates) == 1:
+        return candidates[0]
+    where = f"{dataset!r}" + (f" under data_dir {os.fspath(data_dir)!r}" if data_dir is not None else "")
+    if not candidates:
+        raise DatasetNotFoundError(
+            f"no prepared dataset (a directory with {INFO_FILE}) at {where}; "
+            f"prepare one with `python -m data_prep <dataset> --out DIR`")
+    raise DatasetNotFoundError(
+        f"{where} holds {len(candidates)} prepared datasets, name one of: "
+        + ", ".join(os.fspath(c) for c in candidates))
+
+
+def load_split(dataset: str | os.PathLike, split: str, *, data_dir: str | os.PathLike | None = None):
+    """Random-access records (len(), [i] -> dict of numpy arrays) of one split.
+
+    `dataset` is resolved by `resolve_dataset_dir`. Raises DatasetNotFoundError
+    naming the available splits if `split` is not one of them.
+    """
+    import tensorflow_datasets as tfds
+
+    version_dir = resolve_dataset_dir(dataset, data_dir)
+    builder = tfds.builder_from_directory(os.fspath(version_dir))
+    splits = sorted(builder.info.splits.keys())
+    if split not in splits:
+        raise DatasetNotFoundError(f"dataset {os.fspath(version_dir)} has no split {split!r}; splits: {splits}")
+    return builder.as_data_source(split)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrepareResult:
+    path: pathlib.Path  # the prepared version directory
+    created: bool  # False when a complete dataset was already there
+
+
+def _make_dir(path: pathlib.Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputDirError(
+            f"cannot create output directory {os.fspath(path)}: {error.strerror or error}") from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputDirError(f"output directory {os.fspath(path)} is not writable")
+
+
+def _remove_stale_tmp_dirs(data_dir: pathlib.Path, name: str) -> None:
+    """Removes `.tmp-<name>-*` dirs left by hard-killed runs, if older than a day."""
+    import time
+
+    for stale in data_dir.glob(f"{_TMP_PREFIX}{name}-*"):
+        if stale.is_dir() and time.time() - stale.stat().st_mtime > 86400:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def prepare_atomically(make_builder: Callable[[pathlib.Path], object], data_dir: str | os.PathLike, *,
+                       overwrite: bool = False) -> PrepareResult:
+    """Prepares the dataset of `make_builder(data_dir)` under `data_dir`, all or nothing.
+
+    make_builder: data_dir -> a `tfds.core.DatasetBuilder` whose `download_and_prepare()`
+      writes the dataset; it is called once with `data_dir` (to find the final path)
+      and once with the private temporary dir (to build).
+    overwrite: replace a complete dataset that is already there (it stays readable
+      until the new one is complete).
+    """
+    data_dir = pathlib.Path(data_dir)
+    _make_dir(data_dir)
+    final = pathlib.Path(os.fspath(make_builder(data_dir).data_dir))
+    if is_prepared(final) and not overwrite:
+        return PrepareResult(final, created=False)
+    name = final.parent.parent.name
+    _remove_stale_tmp_dirs(data_dir, name)
+    tmp_root = data_dir / f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        _make_dir(tmp_root)
+        builder = make_builder(tmp_root)
+        builder.download_and_prepare()
+        built = pathlib.Path(os.fspath(builder.data_dir))
+        if not is_prepared(built):
+            raise RuntimeError(f"builder {builder.name} finished without writing {INFO_FILE} in {built}")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if is_prepared(final):
+            if not overwrite:  # another run finished the same dataset meanwhile: keep it
+                return PrepareResult(final, created=False)
+            final.rename(tmp_root / "replaced")
+        built.rename(final)
+        return PrepareResult(final, created=True)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)

@@ -1,0 +1,236 @@
+"""TFDS builder of the synthetic hand dataset (array_record shards, no TensorFlow).
+
+Sample i of a dataset is `generate_sample(i, seed=seed, image_size=S, num_points=P)`
+(default generator: `jaxhands.synthetic.generate_sample`), so the dataset is a
+pure function of its config. The train split holds indices [0, num_train), the
+test split [num_train, num_train + num_test) — disjoint by construction. Records
+are stored in index order (`disable_shuffling`), so record r of the train split is
+sample r and record r of the test split is sample num_train + r.
+
+Every config value is part of the config name and hence of the directory
+`<data_dir>/synthetic_hands/<config name>/<version>`, so datasets of different
+sizes or seeds never collide. Generation runs in a pool of spawned worker
+processes (spawn, not fork: the caller may have initialised JAX's threads), which
+return samples in index order; TFDS encodes and writes them in the main process.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import pathlib
+from typing import Any, Callable
+
+import numpy as np
+import tensorflow_datasets as tfds
+import tqdm
+
+from jaxhands.data import schema
+from jaxhands.data.storage import PrepareResult, load_split, prepare_atomically
+
+GenerateFn = Callable[..., dict]
+
+DATASET_NAME = "synthetic_hands"
+# Below this many samples a worker pool costs more (spawn + imports) than it saves.
+_MIN_SAMPLES_FOR_POOL = 64
+
+
+class StaleDatasetError(RuntimeError):
+    """A prepared synthetic dataset no longer matches what its generator produces."""
+
+
+def default_generate_fn() -> GenerateFn:
+    """`jaxhands.synthetic.generate_sample`, with a clear error if it is missing."""
+    try:
+        from jaxhands.synthetic import generate_sample
+    except ImportError as error:
+        raise ImportError(
+            "jaxhands.synthetic does not export generate_sample(index, *, seed, image_size, num_points); "
+            "the synthetic dataset cannot be generated without it") from error
+    return generate_sample
+
+
+def _check_sizes(image_size: int, num_points: int, seed: int, num_train: int, num_test: int) -> None:
+    problems = []
+    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
+        problems.append(f"image_size must be an integer >= 8, got {image_size!r}")
+    if not isinstance(num_points, (int, np.integer)) or num_points < 1:
+        problems.append(f"num_points must be an integer >= 1, got {num_points!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        problems.append(f"seed must be an integer >= 0, got {seed!r}")
+    if not isinstance(num_train, (int, np.integer)) or num_train < 1:
+        problems.append(f"num_train must be an integer >= 1, got {num_train!r}")
+    if not isinstance(num_test, (int, np.integer)) or num_test < 0:
+        problems.append(f"num_test must be an integer >= 0, got {num_test!r}")
+    if problems:
+        raise ValueError("invalid synthetic dataset config: " + "; ".join(problems))
+
+
+class SyntheticHandsConfig(tfds.core.BuilderConfig):
+    """Image size, point count, seed and split sizes; all of them name the config."""
+
+    def __init__(self, *, image_size: int = 128, num_points: int = 256, seed: int = 0,
+                 num_train: int = 2000, num_test: int = 200):
+        _check_sizes(image_size, num_points, seed, num_train, num_test)
+        super().__init__(
+            name=config_name(image_size=image_size, num_points=num_points, seed=seed,
+                             num_train=num_train, num_test=num_test),
+            description=(f"{image_size}x{image_size} images, {num_points} points, seed {seed}, "
+                         f"{num_train} train / {num_test} test samples"))
+        self.image_size = int(image_size)
+        self.num_points = int(num_points)
+        self.seed = int(seed)
+        self.num_train = int(num_train)
+        self.num_test = int(num_test)
+
+
+def config_name(*, image_size: int, num_points: int, seed: int, num_train: int, num_test: int) -> str:
+    return f"img{image_size}_pts{num_points}_seed{seed}_train{num_train}_test{num_test}"
+
+
+def _generate_checked(index: int, *, generate_fn: GenerateFn, seed: int, image_size: int,
+                      num_points: int) -> dict[str, Any]:
+    """One sample with its metadata, validated against the schema (runs in the workers)."""
+    sample = generate_fn(index, seed=seed, image_size=image_size, num_points=num_points)
+    schema.validate_sample(sample, image_size, num_points, where=f"synthetic sample {index} (seed {seed})")
+    example = {name: sample[name] for name in schema.FEATURES}
+    example["index"] = np.int64(index)
+    return example
+
+
+class SyntheticHands(tfds.core.GeneratorBasedBuilder):
+    """Synthetic rendered hands in the jaxhands sample schema."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release: schema features as zlib/bytes Tensors plus `index`; "
+                 "train = indices [0, num_train), test = [num_train, num_train + num_test).",
+    }
+
+    def __init__(self, *, config: SyntheticHandsConfig, data_dir: str | os.PathLike,
+                 generate_fn: GenerateFn | None = None, workers: int | None = None, **kwargs):
+        """generate_fn defaults to jaxhands.synthetic.generate_sample (resolved when
+        generating). workers: generation processes; None = all CPUs for datasets of
+        at least 64 samples, else 1 (in-process)."""
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self._generate_fn = generate_fn
+        self._workers = workers
+        kwargs.setdefault("file_format", "array_record")
+        super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        config = self.builder_config
+        index_doc = "sample index i: the sample is generate_sample(i, seed=metadata['seed'])"
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=(
+                "Synthetic hands rendered by jaxhands.synthetic in the jaxhands sample schema "
+                "(see jaxhands/data/schema.py): image uint8 [H,W,3]; depth float32 [H,W] metres "
+                "(0 = none); mask uint8 [H,W] in {0,1}; keypoints_2d float32 [21,2] pixels "
+                "(pixel-centre convention); keypoints_3d float32 [21,3] metres, camera frame "
+                "x right y down z forward; visible bool [21]; points float32 [N,3] metres; "
+                "intrinsics float32 [3,3]; hand_side int32 (0 left, 1 right); index int64. "
+                + config.description),
+            features=schema.tfds_features(
+                config.image_size, config.num_points,
+                extra={"index": tfds.features.Scalar(dtype=np.int64, doc=index_doc)}),
+            disable_shuffling=True,
+            metadata=tfds.core.MetadataDict(
+                image_size=config.image_size, num_points=config.num_points, seed=config.seed,
+                num_train=config.num_train, num_test=config.num_test,
+                generator=self._generator_name()),
+        )
+
+    def _generator_name(self) -> str:
+        fn = self._generate_fn
+        if fn is None:
+            return "jaxhands.synthetic.generate_sample"
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # nothing to download
+        config = self.builder_config
+        splits = {"train": self._generate_examples(0, config.num_train, "train")}
+        if config.num_test:
+            splits["test"] = self._generate_examples(
+                config.num_train, config.num_train + config.num_test, "test")
+        return splits
+
+    def _generate_examples(self, start: int, stop: int, split: str):
+        config = self.builder_config
+        generate = functools.partial(
+            _generate_checked, generate_fn=self._generate_fn or default_generate_fn(),
+            seed=config.seed, image_size=config.image_size, num_points=config.num_points)
+        count = stop - start
+        workers = self._workers
+        if workers is None:
+            workers = (os.cpu_count() or 1) if count >= _MIN_SAMPLES_FOR_POOL else 1
+        workers = min(workers, count)
+        progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split}", unit=" samples")
+        try:
+            if workers == 1:
+                for index in range(start, stop):
+                    yield index, generate(index)
+                    progress.update()
+                return
+            chunk = max(1, min(16, count // (8 * workers)))
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for index, example in zip(range(start, stop), pool.imap(generate, range(start, stop), chunk)):
+                    yield index, example
+                    progress.update()
+        finally:
+            progress.close()
+
+
+def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 128, num_points: int = 256,
+                            seed: int = 0, num_train: int = 2000, num_test: int = 200,
+                            workers: int | None = None, overwrite: bool = False,
+                            generate_fn: GenerateFn | None = None) -> PrepareResult:
+    """Writes the synthetic dataset under `data_dir` (atomically; see storage.prepare_atomically).
+
+    Returns the version directory and whether it was created (False: already complete).
+    """
+    config = SyntheticHandsConfig(image_size=image_size, num_points=num_points, seed=seed,
+                                  num_train=num_train, num_test=num_test)
+
+    def make_builder(root: pathlib.Path) -> SyntheticHands:
+        return SyntheticHands(config=config, data_dir=root, generate_fn=generate_fn, workers=workers)
+
+    return prepare_atomically(make_builder, data_dir, overwrite=overwrite)
+
+
+def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, seed: int, image_size: int,
+                             num_points: int) -> None:
+    """Raises StaleDatasetError if train record 0 differs from a freshly generated sample 0.
+
+    Compares the pose, camera and side (tolerant to last-bit float differences between
+    machines), which change whenever the generator's sampling changes.
+    """
+    stored = load_split(path, "train")[0]
+    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points)
+    same = (np.allclose(stored["keypoints_3d"], fresh["keypoints_3d"], atol=1e-5)
+            and np.allclose(stored["intrinsics"], fresh["intrinsics"], atol=1e-4)
+            and int(stored["hand_side"]) == int(fresh["hand_side"]))
+    if not same:
+        raise StaleDatasetError(
+            f"the synthetic dataset at {path} was made by a different version of the generator "
+            "(its sample 0 differs from generate_sample(0) now); delete it or rebuild with "
+            "`python -m data_prep synthetic --overwrite ...`")
+
+
+def ensure_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int, num_points: int,
+                             num_train: int, num_test: int, seed: int, workers: int | None = None,
+                             generate_fn: GenerateFn | None = None, verify: bool = True) -> pathlib.Path:
+    """The version directory of the synthetic dataset with this config, built if absent.
+
+    verify: check that an existing dataset still matches the generator (one sample).
+    """
+    result = build_synthetic_dataset(data_dir, image_size=image_size, num_points=num_points, seed=seed,
+                                     num_train=num_train, num_test=num_test, workers=workers,
+                                     generate_fn=generate_fn)
+    if verify and not result.created:
+        _check_generator_matches(result.path, generate_fn or default_generate_fn(), seed=seed,
+                                 image_size=image_size, num_points=num_points)
+    return result.path

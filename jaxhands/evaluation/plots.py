@@ -1,0 +1,279 @@
+"""PNG figures for evaluation: PCK / success-rate curves and hand skeletons (2D and 3D).
+
+Figures are built with matplotlib's object API (`matplotlib.figure.Figure`, rendered by
+the Agg canvas), never through pyplot, so nothing opens a window and no global figure
+state is left behind. Every function writes one PNG of a fixed pixel size
+(figsize x dpi; no tight bounding box) and returns its path.
+
+Skeletons use the canonical 21-joint layout (jaxhands.geometry.layouts): one colour
+per finger, the palm bone from the wrist to each finger's base in that finger's colour.
+3D skeletons are drawn in the camera frame (x right, y down, z forward) turned so the
+image's "up" (-y) is the plot's vertical axis and depth runs into the picture; axes
+are equal in scale and unit-agnostic (metres, millimetres or normalised units alike).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+# The Agg canvas is attached to each figure explicitly: no pyplot, no global backend switch.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from jaxhands.geometry.layouts import BONES, FINGER_BASE, FINGERS, NUM_JOINTS, WRIST
+
+FINGER_COLOURS: dict[str, str] = {
+    "thumb": "#d62728",   # red
+    "index": "#ff7f0e",   # orange
+    "middle": "#2ca02c",  # green
+    "ring": "#1f77b4",    # blue
+    "little": "#9467bd",  # purple
+}
+WRIST_COLOUR = "#404040"
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _finger_of_joint(joint: int) -> str | None:
+    if joint == WRIST:
+        return None
+    return next(f for f in FINGERS if FINGER_BASE[f] <= joint < FINGER_BASE[f] + 4)
+
+
+def bone_colours() -> list[str]:
+    """Colour of each bone of BONES (that of the finger its child joint belongs to)."""
+    return [FINGER_COLOURS[_finger_of_joint(child)] for _, child in BONES]
+
+
+def joint_colours() -> list[str]:
+    """Colour of each of the 21 joints (the wrist dark grey)."""
+    return [WRIST_COLOUR if j == WRIST else FINGER_COLOURS[_finger_of_joint(j)] for j in range(NUM_JOINTS)]
+
+
+def _new_figure(figsize: tuple[float, float], dpi: int) -> Figure:
+    figure = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=figure.dpi)
+    return path
+
+
+def _check_curves(curves: Mapping[str, tuple], name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    if not curves:
+        raise ValueError(f"{name}: expected at least one curve (label -> (thresholds_mm, values))")
+    checked = []
+    for label, curve in curves.items():
+        if len(curve) != 2:
+            raise ValueError(f"{name}[{label!r}]: expected a (thresholds_mm, values) pair")
+        thresholds, values = (np.asarray(a, np.float64) for a in curve)
+        if thresholds.ndim != 1 or thresholds.shape != values.shape or thresholds.size == 0:
+            raise ValueError(f"{name}[{label!r}]: thresholds and values must be equal-length 1-D arrays, "
+                             f"got {thresholds.shape} and {values.shape}")
+        if np.any((values < 0) | (values > 1)):
+            raise ValueError(f"{name}[{label!r}]: values must be fractions in [0, 1]")
+        checked.append((str(label), thresholds, values))
+    return checked
+
+
+def _plot_curves(curves, path, title, ylabel, name, figsize, dpi) -> pathlib.Path:
+    checked = _check_curves(curves, name)
+    figure = _new_figure(figsize, dpi)
+    ax = figure.add_subplot()
+    for label, thresholds, values in checked:
+        ax.plot(thresholds, 100.0 * values, label=label, linewidth=2,
+                marker="o" if thresholds.size <= 25 else None, markersize=3.5)
+    ax.set_xlabel("error threshold (mm)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(min(t[0] for _, t, _ in checked), max(t[-1] for _, t, _ in checked))
+    ax.grid(True, alpha=0.35)
+    ax.legend(loc="lower right", fontsize=9)
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_pck_curve(curves: Mapping[str, tuple], path, title: str | None = None, *,
+                   figsize: tuple[float, float] = (6.4, 4.8), dpi: int = 100) -> pathlib.Path:
+    """3D PCK curves, {label: (thresholds_mm [T], fraction of correct keypoints [T])} -> PNG.
+
+    Put the AUC in the label (e.g. "ours (AUC=0.95)") as the papers do.
+    """
+    return _plot_curves(curves, path, title, "3D PCK (% of keypoints)", "curves", figsize, dpi)
+
+
+def plot_success_rate(curves: Mapping[str, tuple], path, title: str | None = None, *,
+                      figsize: tuple[float, float] = (6.4, 4.8), dpi: int = 100) -> pathlib.Path:
+    """Success-rate curves, {label: (thresholds_mm, fraction of frames with all joints
+    within the threshold)} -> PNG (same style as `plot_pck_curve`)."""
+    return _plot_curves(curves, path, title, "% frames with all joints within threshold", "curves",
+                        figsize, dpi)
+
+
+def _as_skeletons(joints, name: str) -> list[np.ndarray]:
+    array_list = [joints] if np.ndim(joints) == 2 else list(joints)
+    skeletons = []
+    for i, skeleton in enumerate(array_list):
+        skeleton = np.asarray(skeleton, np.float64)
+        if skeleton.shape != (NUM_JOINTS, 3):
+            raise ValueError(f"{name}[{i}]: expected shape [{NUM_JOINTS}, 3] (canonical layout), "
+                             f"got {skeleton.shape}")
+        if not np.all(np.isfinite(skeleton)):
+            raise ValueError(f"{name}[{i}]: contains NaN or Inf")
+        skeletons.append(skeleton)
+    if not skeletons:
+        raise ValueError(f"{name}: expected at least one skeleton")
+    return skeletons
+
+
+def _to_plot_frame(skeleton: np.ndarray) -> np.ndarray:
+    # Camera (x right, y down, z forward) -> plot (x, depth z, up = -y).
+    return np.stack([skeleton[:, 0], skeleton[:, 2], -skeleton[:, 1]], -1)
+
+
+def _draw_skeleton_3d(ax, points: np.ndarray, colour: str | None, style: str, label: str | None) -> None:
+    colours = bone_colours() if colour is None else [colour] * len(BONES)
+    for (parent, child), bone_colour in zip(BONES, colours):
+        segment = points[[parent, child]]
+        ax.plot(segment[:, 0], segment[:, 1], segment[:, 2], style, color=bone_colour, linewidth=2.2)
+    dot_colours = joint_colours() if colour is None else colour
+    ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=dot_colours, s=14, depthshade=False)
+    if label is not None:
+        # Proxy artist so the legend shows one entry per skeleton.
+        ax.plot([], [], style, color=colour or WRIST_COLOUR, linewidth=2.2, label=label)
+
+
+def _frame_axes_3d(ax, points: np.ndarray, half_range: float, view: tuple[float, float],
+                   show_ticks: bool) -> None:
+    centre = (points.max(axis=0) + points.min(axis=0)) / 2.0
+    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+        setter(c - half_range, c + half_range)
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=view[0], azim=view[1])
+    if show_ticks:
+        ax.set_xlabel("x")
+        ax.set_ylabel("z (depth)")
+        ax.set_zlabel("-y (up)")
+        ax.tick_params(labelsize=7)
+    else:
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
+
+
+def _half_range(points: np.ndarray) -> float:
+    extent = float(np.max(points.max(axis=0) - points.min(axis=0)))
+    return 0.55 * extent if extent > 0 else 1.0
+
+
+def plot_skeleton_3d(joints, path, labels: Sequence[str] | None = None,
+                     colours: Sequence[str] | None = None, title: str | None = None, *,
+                     view: tuple[float, float] = (15.0, -65.0), figsize: tuple[float, float] = (6.0, 6.0),
+                     dpi: int = 100) -> pathlib.Path:
+    """One or several skeletons [21, 3] (camera frame) in one 3D plot -> PNG.
+
+    colours=None draws every skeleton with one colour per finger, telling skeletons apart
+    by line style (solid, dashed, dotted, ...); otherwise one colour per skeleton.
+    labels (one per skeleton) fill a legend. view = (elevation, azimuth) in degrees.
+    """
+    skeletons = _as_skeletons(joints, "joints")
+    for given, name in ((labels, "labels"), (colours, "colours")):
+        if given is not None and len(given) != len(skeletons):
+            raise ValueError(f"{name}: expected one per skeleton ({len(skeletons)}), got {len(given)}")
+    figure = _new_figure(figsize, dpi)
+    ax = figure.add_subplot(projection="3d")
+    points = [_to_plot_frame(s) for s in skeletons]
+    for i, p in enumerate(points):
+        _draw_skeleton_3d(ax, p, None if colours is None else colours[i],
+                          _LINE_STYLES[i % len(_LINE_STYLES)], None if labels is None else labels[i])
+    everything = np.concatenate(points)
+    _frame_axes_3d(ax, everything, _half_range(everything), view, show_ticks=True)
+    if labels is not None:
+        ax.legend(loc="upper left", fontsize=9)
+    if title:
+        ax.set_title(title)
+    return _save(figure, path)
+
+
+def plot_skeleton_grid(skeletons, path, ncols: int = 5, titles: Sequence[str] | None = None, *,
+                       title: str | None = None, view: tuple[float, float] = (15.0, -65.0),
+                       panel_size: float = 2.4, dpi: int = 100) -> pathlib.Path:
+    """A grid of skeletons [21, 3] (latent walks, prior samples) -> PNG.
+
+    Every panel is centred on its own skeleton with the SAME axis range, so sizes stay
+    comparable across panels. Image size: ncols x ceil(n / ncols) panels of panel_size
+    inches at dpi.
+    """
+    skeletons = _as_skeletons(skeletons, "skeletons")
+    if ncols < 1:
+        raise ValueError(f"ncols: expected >= 1, got {ncols}")
+    if titles is not None and len(titles) != len(skeletons):
+        raise ValueError(f"titles: expected one per skeleton ({len(skeletons)}), got {len(titles)}")
+    ncols = min(ncols, len(skeletons))
+    nrows = -(-len(skeletons) // ncols)
+    figure = _new_figure((panel_size * ncols, panel_size * nrows), dpi)
+    points = [_to_plot_frame(s) for s in skeletons]
+    half_range = max(_half_range(p) for p in points)
+    for i, p in enumerate(points):
+        ax = figure.add_subplot(nrows, ncols, i + 1, projection="3d")
+        _draw_skeleton_3d(ax, p, None, "-", None)
+        _frame_axes_3d(ax, p, half_range, view, show_ticks=False)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.92 if title else 1.0,
+                           wspace=0.0, hspace=0.08)
+    return _save(figure, path)
+
+
+def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: str | None = None, *,
+                              scale: float = 2.0, dpi: int = 100) -> pathlib.Path:
+    """Draws the 21 keypoints (u, v pixels, pixel-centre convention) and bones on an image.
+
+    image: uint8 [H, W, 3]; keypoints_2d: [21, 2]; visible: optional bool [21] (bones
+    touching an invisible joint are dashed, invisible joints hollow). The PNG is
+    (W * scale) x (H * scale) pixels with the image filling it; the title, if any, is
+    written inside the top edge.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image: expected uint8 [H, W, 3], got {image.dtype} {image.shape}")
+    keypoints = np.asarray(keypoints_2d, np.float64)
+    if keypoints.shape != (NUM_JOINTS, 2):
+        raise ValueError(f"keypoints_2d: expected shape [{NUM_JOINTS}, 2], got {keypoints.shape}")
+    if not np.all(np.isfinite(keypoints)):
+        raise ValueError("keypoints_2d: contains NaN or Inf")
+    visible = np.ones(NUM_JOINTS, bool) if visible is None else np.asarray(visible, bool)
+    if visible.shape != (NUM_JOINTS,):
+        raise ValueError(f"visible: expected shape [{NUM_JOINTS}], got {visible.shape}")
+    height, width = image.shape[:2]
+    figure = _new_figure((width * scale / dpi, height * scale / dpi), dpi)
+    ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+    # extent puts pixel (i, j)'s centre at (u, v) = (j + 0.5, i + 0.5), the schema's convention.
+    ax.imshow(image, extent=(0, width, height, 0), interpolation="nearest")
+    line_width = max(1.5, 0.008 * min(width, height) * scale / 2)
+    for (parent, child), colour in zip(BONES, bone_colours()):
+        style = "-" if visible[parent] and visible[child] else "--"
+        ax.plot(keypoints[[parent, child], 0], keypoints[[parent, child], 1], style, color=colour,
+                linewidth=line_width, solid_capstyle="round")
+    colours = np.array(joint_colours())
+    marker_area = (1.6 * line_width) ** 2
+    ax.scatter(keypoints[visible, 0], keypoints[visible, 1], s=marker_area, c=colours[visible],
+               edgecolors="white", linewidths=0.8, zorder=3)
+    ax.scatter(keypoints[~visible, 0], keypoints[~visible, 1], s=marker_area, facecolors="none",
+               edgecolors=colours[~visible], linewidths=1.2, zorder=3)
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    if title:
+        ax.text(0.5, 0.99, title, transform=ax.transAxes, ha="center", va="top", fontsize=10,
+                color="white", bbox=dict(facecolor="black", alpha=0.5, edgecolor="none", pad=2))
+    return _save(figure, path)

@@ -1,0 +1,194 @@
+"""Spurr et al. 2018: cross-modal variational autoencoders (Algorithm 1).
+
+A set of (encoder modality -> decoder modality) pairs share one latent space z.
+Pair (i -> t) contributes the ELBO of Eq. 5 for reconstructing x_t from x_i:
+
+    L_{i->t} = ||x_t - p_t(z)||^2 + beta * KL(q_i(z | x_i) || N(0, I)),  z ~ q_i(z | x_i)
+
+(squared error summed over coordinates, averaged over samples; KL summed over latent
+dimensions, averaged over samples) and updates only q_i's and p_t's parameters.
+
+Schedule ("alternate", Alg. 1): the pairs take turns batch by batch: train step s
+updates pair s mod P, on the batch of step s, with that pair's encoder and decoder
+each keeping its own Adam state (so an inactive module neither moves nor decays its
+moments). One cycle over the P pairs is one iteration of Alg. 1's inner loop.
+"joint" instead sums all pairs' losses on each batch and updates every module.
+
+Variants (Sec. 4, x_i the input modality, x_t = 3D joints):
+  Var. 1: (i -> t); Var. 2: (i -> t, t -> t); Var. 3: (i -> t, i -> i); Var. 4: all three.
+
+Semi-supervised training: samples whose `labelled` flag is False contribute only to
+pairs whose modalities need no annotation (e.g. rgb -> rgb).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
+from jaxhands.methods.base import Phase, apply_module
+from jaxhands.methods.modalities import Invariances, get_modality, pose_3d_to_camera
+
+
+def beta_at(step, config: ml_collections.ConfigDict):
+    """KL weight at `step`: constant `beta`, or log-linear annealing from `beta_start`
+    over `beta_anneal_steps` (Yang et al. anneal 1e-5 -> 1e-3)."""
+    beta = config.beta
+    start = config.get("beta_start", None)
+    steps = config.get("beta_anneal_steps", 0)
+    if start is None or not steps:
+        return jnp.asarray(beta, jnp.float32)
+    t = jnp.clip(jnp.asarray(step, jnp.float32) / steps, 0.0, 1.0)
+    return jnp.exp(jnp.log(start) + t * (jnp.log(beta) - jnp.log(start)))
+
+
+VARIANTS = {
+    1: lambda i, t: [(i, t)],
+    2: lambda i, t: [(i, t), (t, t)],
+    3: lambda i, t: [(i, t), (i, i)],
+    4: lambda i, t: [(i, t), (i, i), (t, t)],
+}
+
+
+def variant_pairs(variant: int, input_modality: str, target_modality: str = "kp3d") -> list[tuple[str, str]]:
+    """The encoder/decoder pairs of Spurr et al.'s Variant 1-4."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant}")
+    pairs = []
+    for pair in VARIANTS[variant](input_modality, target_modality):
+        if pair not in pairs:  # with input == target the variants repeat (t -> t); train each pair once
+            pairs.append(pair)
+    return pairs
+
+
+class CrossModalVAE:
+    """The cross-modal VAE method. Config fields (see configs/cross_modal_*.py):
+    `pairs` (list of "i->t" strings) or `variant` + `input_modality`; `latent_dim`,
+    `beta` (+ optional annealing), `schedule` ("alternate" | "joint"), `invariances`,
+    `predict_from` (modality encoded at test time; default the first pair's input)."""
+
+    def __init__(self, config: ml_collections.ConfigDict):
+        self.config = config
+        pairs = config.get("pairs", None)
+        if pairs:
+            self.pairs = [tuple(p.split("->")) if isinstance(p, str) else tuple(p) for p in pairs]
+        else:
+            self.pairs = variant_pairs(config.variant, config.input_modality, config.get("target_modality", "kp3d"))
+        for p in self.pairs:
+            if len(p) != 2:
+                raise ValueError(f"config.pairs: each pair must be 'input->target', got {p!r}")
+        self.invariances = Invariances.from_config(config)
+        encoder_modalities = sorted({i for i, _ in self.pairs})
+        decoder_modalities = sorted({t for _, t in self.pairs})
+        self.encoders = {m: get_modality(m).make_encoder(config) for m in encoder_modalities}
+        self.decoders = {m: get_modality(m).make_decoder(config) for m in decoder_modalities}
+        self.groups = tuple([f"enc_{m}" for m in encoder_modalities] + [f"dec_{m}" for m in decoder_modalities])
+        self.predict_from = config.get("predict_from", None) or self.pairs[0][0]
+        if self.predict_from not in self.encoders:
+            raise ValueError(f"config.predict_from={self.predict_from!r} has no encoder; encoders: {encoder_modalities}")
+        if "kp3d" not in self.decoders:
+            raise ValueError("the cross-modal VAE predicts 3D joints: one pair must decode to 'kp3d'")
+        schedule = config.get("schedule", "alternate")
+        if schedule == "alternate":
+            self.phases = tuple(
+                Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)])) for i, t in self.pairs)
+        elif schedule == "joint":
+            self.phases = (Phase("joint", self.groups, self._pair_loss_fn(self.pairs)),)
+        else:
+            raise ValueError(f"config.schedule must be 'alternate' or 'joint', got {schedule!r}")
+
+    # -- the model's pieces --------------------------------------------------------
+    def modality_data(self, name: str, batch):
+        return get_modality(name).data(batch, self.invariances)
+
+    def _hand_side(self, batch):
+        return batch["hand_side"] if self.invariances.handedness else None
+
+    def encode(self, params, model_state, modality: str, batch, *, train: bool = False):
+        """q(z | x_modality): ((mu, logvar), updated state of the encoder group)."""
+        group = f"enc_{modality}"
+        x = self.modality_data(modality, batch)
+        return apply_module(self.encoders[modality], params, model_state, group, x, self._hand_side(batch), train=train)
+
+    def decode(self, params, model_state, modality: str, z, *, train: bool = False):
+        """p(x_modality | z) in the modality's model space: (x, updated decoder state)."""
+        return apply_module(self.decoders[modality], params, model_state, f"dec_{modality}", z, train=train)
+
+    def init(self, rng, batch):
+        params, model_state = {}, {}
+        z = jnp.zeros((batch["keypoints_3d"].shape[0], self.config.latent_dim), jnp.float32)
+        for m, module in self.encoders.items():
+            rng, key = jax.random.split(rng)
+            variables = module.init(key, self.modality_data(m, batch), self._hand_side(batch), train=False)
+            params[f"enc_{m}"] = variables.pop("params")
+            model_state[f"enc_{m}"] = dict(variables)
+        for m, module in self.decoders.items():
+            rng, key = jax.random.split(rng)
+            variables = module.init(key, z, train=False)
+            params[f"dec_{m}"] = variables.pop("params")
+            model_state[f"dec_{m}"] = dict(variables)
+        return params, model_state
+
+    # -- training ------------------------------------------------------------------
+    def _sample_mask(self, batch, i: str, t: str):
+        needs = get_modality(i).needs_label or get_modality(t).needs_label
+        if needs and "labelled" in batch:
+            return batch["labelled"].astype(jnp.float32)
+        return None
+
+    def _pair_loss_fn(self, pairs):
+        def loss_fn(params, model_state, batch, rng, step):
+            beta = beta_at(step, self.config)
+            total = 0.0
+            metrics = {"beta": beta}
+            new_state = dict(model_state)
+            for n, (i, t) in enumerate(pairs):
+                (mu, logvar), enc_state = self.encode(params, new_state, i, batch, train=True)
+                new_state[f"enc_{i}"] = enc_state
+                z = reparameterize(jax.random.fold_in(rng, n), mu, logvar)
+                x_hat, dec_state = self.decode(params, new_state, t, z, train=True)
+                new_state[f"dec_{t}"] = dec_state
+                mask = self._sample_mask(batch, i, t)
+                target = self.modality_data(t, batch)
+                recon = get_modality(t).reconstruction_loss(x_hat, target, mask=mask)
+                kl = kl_to_standard_normal(mu, logvar)
+                if mask is None:
+                    kl = jnp.mean(kl)
+                else:
+                    kl = jnp.sum(kl * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+                total = total + recon + beta * kl
+                metrics[f"{i}->{t}/recon"] = recon
+                metrics[f"{i}->{t}/kl"] = kl
+            metrics["loss"] = total
+            return total, (metrics, new_state)
+        return loss_fn
+
+    def phase_index(self, step):
+        return jnp.asarray(step, jnp.int32) % len(self.phases)
+
+    # -- inference -----------------------------------------------------------------
+    def predict(self, params, model_state, batch):
+        """3D joints [B, 21, 3] metres, camera frame, from the posterior mean of `predict_from`."""
+        (mu, _), _ = self.encode(params, model_state, self.predict_from, batch)
+        pose, _ = self.decode(params, model_state, "kp3d", mu)
+        return pose_3d_to_camera(pose, batch, self.invariances)
+
+    def sample_prior(self, params, model_state, rng, num_samples: int, modality: str = "kp3d"):
+        """Decodes z ~ N(0, I): [num_samples, ...] in the modality's model space."""
+        z = jax.random.normal(rng, (num_samples, self.config.latent_dim))
+        return self.decode(params, model_state, modality, z)[0]
+
+    def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *,
+                    source: str | None = None, modality: str = "kp3d"):
+        """Decodes the line between the posterior means of two inputs (Spurr Fig. 6).
+
+        `batch_a`/`batch_b` hold one sample each; returns [num_steps, ...] in model space.
+        """
+        source = source or self.predict_from
+        (za, _), _ = self.encode(params, model_state, source, batch_a)
+        (zb, _), _ = self.encode(params, model_state, source, batch_b)
+        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
+        z = (1.0 - t) * za[:1] + t * zb[:1]
+        return self.decode(params, model_state, modality, z)[0]

@@ -1,0 +1,138 @@
+"""Modalities: how a batch of schema samples becomes encoder inputs and decoder targets.
+
+Each `Modality` knows how to build its tensor from a batch (applying the papers'
+invariances), which encoder/decoder modules fit it and its reconstruction loss.
+Image modalities register themselves here too (`register_modality`), so methods
+refer to modalities by name only.
+
+Invariances (Spurr et al. Sec. 4.5, from Zimmermann & Brox):
+- T (translation): 3D joints relative to the root joint; at test time the
+  ground-truth root is added back.
+- S (scale): 3D joints divided by the reference bone length (wrist -> middle MCP);
+  at test time multiplied by the ground-truth length.
+- H (handedness): the hand side is given to the encoders as a flag.
+The 2D keypoint input is made intrinsics-free (normalised image coordinates
+((u - cx)/fx, (v - cy)/fy)); with T it is made relative to the root keypoint and
+with S divided by the 2D length of the reference bone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from jaxhands.geometry import layouts
+from jaxhands.geometry.normalization import normalize_pose
+from jaxhands.losses.reconstruction import squared_error
+from jaxhands.models.mlp import MLPDecoder, MLPEncoder
+
+
+@dataclasses.dataclass(frozen=True)
+class Invariances:
+    translation: bool = True
+    scale: bool = True
+    handedness: bool = True
+    root: int = layouts.WRIST
+    reference_bone: tuple[int, int] = layouts.REFERENCE_BONE
+
+    @classmethod
+    def from_config(cls, config: ml_collections.ConfigDict) -> "Invariances":
+        inv = config.get("invariances", ml_collections.ConfigDict())
+        return cls(
+            translation=bool(inv.get("translation", True)),
+            scale=bool(inv.get("scale", True)),
+            handedness=bool(inv.get("handedness", True)),
+            root=layouts.JOINT_INDEX[inv.root] if isinstance(inv.get("root"), str) else int(inv.get("root", layouts.WRIST)),
+            reference_bone=tuple(
+                layouts.JOINT_INDEX[j] if isinstance(j, str) else int(j)
+                for j in inv.get("reference_bone", layouts.REFERENCE_BONE)),
+        )
+
+
+def pose_frame(batch, inv: Invariances):
+    """Root position [B, 1, 3] and scale [B, 1, 1] that the invariances remove from 3D joints."""
+    joints = batch["keypoints_3d"]
+    _, root, scale = normalize_pose(joints, root=inv.root, reference_bone=inv.reference_bone)
+    root, scale = root[..., None, :], scale[..., None, None]
+    if not inv.translation:
+        root = jnp.zeros_like(root)
+    if not inv.scale:
+        scale = jnp.ones_like(scale)
+    return root, scale
+
+
+def pose_3d_target(batch, inv: Invariances) -> jax.Array:
+    """3D joints as the model sees them: [B, 21, 3] (root-relative / scale-free per T, S)."""
+    root, scale = pose_frame(batch, inv)
+    return (batch["keypoints_3d"] - root) / scale
+
+
+def pose_3d_to_camera(pred, batch, inv: Invariances) -> jax.Array:
+    """Inverse of `pose_3d_target` with the batch's ground-truth root and scale: metres, camera frame."""
+    root, scale = pose_frame(batch, inv)
+    return pred * scale + root
+
+
+def keypoints_2d_input(batch, inv: Invariances) -> jax.Array:
+    """2D keypoints as the model sees them: [B, 21, 2] normalised image coordinates."""
+    k = batch["intrinsics"]
+    fx, fy = k[:, 0, 0][:, None], k[:, 1, 1][:, None]
+    cx, cy = k[:, 0, 2][:, None], k[:, 1, 2][:, None]
+    uv = batch["keypoints_2d"]
+    xy = jnp.stack([(uv[..., 0] - cx) / fx, (uv[..., 1] - cy) / fy], -1)
+    if inv.translation:
+        xy = xy - xy[:, inv.root : inv.root + 1]
+    if inv.scale:
+        a, b = inv.reference_bone
+        length = jnp.linalg.norm(xy[:, b] - xy[:, a], axis=-1)[:, None, None]
+        xy = xy / jnp.maximum(length, 1e-6)
+    return xy
+
+
+@dataclasses.dataclass(frozen=True)
+class Modality:
+    """A data modality: its tensor, encoder, decoder and reconstruction loss.
+
+    `needs_label`: the tensor comes from annotations (2D/3D joints), so samples whose
+    labels are withheld (semi-supervised training) are masked out of its terms.
+    """
+
+    name: str
+    data: Callable[[dict, Invariances], jax.Array]
+    make_encoder: Callable[[ml_collections.ConfigDict], object]
+    make_decoder: Callable[[ml_collections.ConfigDict], object]
+    reconstruction_loss: Callable[..., jax.Array] = squared_error
+    needs_label: bool = True
+
+
+_MODALITIES: dict[str, Modality] = {}
+
+
+def register_modality(modality: Modality) -> None:
+    _MODALITIES[modality.name] = modality
+
+
+def get_modality(name: str) -> Modality:
+    if name not in _MODALITIES:
+        raise ValueError(f"unknown modality {name!r}; known modalities: {sorted(_MODALITIES)}")
+    return _MODALITIES[name]
+
+
+def _mlp_encoder(config):
+    return MLPEncoder(latent_dim=config.latent_dim, width=config.get("mlp_width", 512),
+                      num_layers=config.get("mlp_layers", 6))
+
+
+def _mlp_decoder(shape):
+    def make(config):
+        return MLPDecoder(output_shape=shape, width=config.get("mlp_width", 512),
+                          num_layers=config.get("mlp_layers", 6))
+    return make
+
+
+register_modality(Modality("kp2d", keypoints_2d_input, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2))))
+register_modality(Modality("kp3d", pose_3d_target, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3))))

@@ -1,0 +1,78 @@
+"""Fully connected encoders and decoders for keypoint modalities (Spurr et al., Table 3).
+
+Table 3 of Spurr et al. uses the same stack for the 2D-keypoint and 3D-joint encoders
+and decoders: Linear(512)+ReLU layers followed by a final Linear. Here `num_layers`
+hidden Linear(width)+ReLU layers are followed by the output layer: the encoder's
+output is the latent Gaussian's (mu, logvar) head, the decoder's is the modality.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class MLP(nn.Module):
+    """`num_layers` x (Dense(width) + ReLU)."""
+
+    width: int = 512
+    num_layers: int = 6
+
+    @nn.compact
+    def __call__(self, x):
+        for i in range(self.num_layers):
+            x = nn.relu(nn.Dense(self.width, name=f"dense_{i}")(x))
+        return x
+
+
+class GaussianHead(nn.Module):
+    """Linear heads for the latent posterior q(z|x): returns (mu, logvar), [batch, latent_dim]."""
+
+    latent_dim: int
+
+    @nn.compact
+    def __call__(self, h):
+        mu = nn.Dense(self.latent_dim, name="mu")(h)
+        logvar = nn.Dense(self.latent_dim, name="logvar")(h)
+        return mu, logvar
+
+
+class MLPEncoder(nn.Module):
+    """q(z | x) for a vector-like modality: flattens x [batch, ...] and returns (mu, logvar).
+
+    `hand_side` ([batch] ints, 0 left / 1 right), when given, is appended as a flag to
+    the input: the papers' H invariance ("handedness provided via a boolean flag").
+    """
+
+    latent_dim: int = 64
+    width: int = 512
+    num_layers: int = 6
+
+    @nn.compact
+    def __call__(self, x, hand_side=None, *, train: bool = False):
+        del train  # no batch statistics here; the argument keeps one encoder interface
+        h = x.reshape(x.shape[0], -1)
+        if hand_side is not None:
+            h = jnp.concatenate([h, jnp.asarray(hand_side, h.dtype).reshape(-1, 1)], axis=-1)
+        h = MLP(self.width, self.num_layers, name="body")(h)
+        return GaussianHead(self.latent_dim, name="head")(h)
+
+
+class MLPDecoder(nn.Module):
+    """p(x | z) for a vector-like modality: z [batch, latent] -> [batch, *output_shape]."""
+
+    output_shape: Sequence[int]
+    width: int = 512
+    num_layers: int = 6
+
+    @nn.compact
+    def __call__(self, z, *, train: bool = False):
+        del train
+        h = MLP(self.width, self.num_layers, name="body")(z)
+        size = 1
+        for d in self.output_shape:
+            size *= d
+        out = nn.Dense(size, name="out")(h)
+        return out.reshape((z.shape[0],) + tuple(self.output_shape))

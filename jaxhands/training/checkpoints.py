@@ -1,0 +1,58 @@
+"""Orbax checkpoints of the train state in `<workdir>/checkpoints`.
+
+Saves are asynchronous (training continues while the previous state is written)
+and atomic (orbax writes to a temporary directory and renames), so a run killed at
+any moment resumes from the last complete checkpoint. The data pipeline is a
+deterministic function of the step, so the step is all the data position needed.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import orbax.checkpoint as ocp
+
+from jaxhands.training.state import TrainState
+
+
+class Checkpointer:
+    def __init__(self, workdir: str | pathlib.Path, *, max_to_keep: int = 3, save_interval_steps: int = 1000,
+                 async_save: bool = True):
+        self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, save_interval_steps=save_interval_steps, create=True,
+            enable_async_checkpointing=async_save)
+        self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def save(self, state: TrainState, *, force: bool = False, config_json: dict | None = None) -> bool:
+        step = int(jax.device_get(state.step))
+        items = {"state": ocp.args.StandardSave(state)}
+        if config_json is not None:
+            items["config"] = ocp.args.JsonSave(config_json)
+        return self.manager.save(step, args=ocp.args.Composite(**items), force=force)
+
+    def restore(self, abstract_state: TrainState, step: int | None = None) -> TrainState:
+        """Restores into the structure, dtypes and shardings of `abstract_state`
+        (e.g. `jax.eval_shape` of the initial state, with shardings attached)."""
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
+        return restored["state"]
+
+    def restore_config(self, step: int | None = None) -> dict:
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        return self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+
+    def wait(self) -> None:
+        self.manager.wait_until_finished()
+
+    def close(self) -> None:
+        self.manager.wait_until_finished()
+        self.manager.close()

@@ -1,0 +1,132 @@
+"""An experiment = a method + its train/test data, built from a config.
+
+Methods register here by name (`config.method`); datasets are resolved by
+`config.dataset`: "synthetic" (built on first use), "stb_skeletons" (real STB
+joints), or the name/path of a dataset written by `python -m data_prep`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from typing import Any, Callable, Iterator
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxhands.data import pipeline
+from jaxhands.data.stb_skeletons import STBSkeletonSource
+
+_METHODS: dict[str, Callable[[ml_collections.ConfigDict], Any]] = {}
+
+# Fields every method may read; methods add modality fields (image, depth, points, ...).
+LABEL_FIELDS = ("keypoints_3d", "keypoints_2d", "visible", "intrinsics", "hand_side")
+
+
+def register_method(name: str, factory: Callable[[ml_collections.ConfigDict], Any]) -> None:
+    _METHODS[name] = factory
+
+
+def build_method(config: ml_collections.ConfigDict):
+    if not _METHODS:
+        _register_builtin_methods()
+    if config.method not in _METHODS:
+        raise ValueError(f"config.method={config.method!r} is unknown; known methods: {sorted(_METHODS)}")
+    return _METHODS[config.method](config)
+
+
+def _register_builtin_methods() -> None:
+    from jaxhands.methods.cross_modal import CrossModalVAE
+
+    register_method("cross_modal", CrossModalVAE)
+
+
+def data_root(config: ml_collections.ConfigDict) -> pathlib.Path:
+    root = config.get("data_dir", "") or os.environ.get("JAXHANDS_DATA_DIR", "") or "~/.cache/jaxhands/datasets"
+    return pathlib.Path(root).expanduser()
+
+
+def build_sources(config: ml_collections.ConfigDict):
+    """(train source, test source): random-access sources of schema records."""
+    name = config.dataset
+    if name == "synthetic":
+        from jaxhands.data import ensure_synthetic_dataset, load_split
+
+        path = ensure_synthetic_dataset(
+            data_root(config), image_size=config.image_size, num_points=config.num_points,
+            num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
+            seed=config.get("synthetic_seed", 0))
+        return load_split(path, "train"), load_split(path, "test")
+    if name == "stb_skeletons":
+        root = config.get("data_dir", "") or None
+        return STBSkeletonSource("train", root), STBSkeletonSource("test", root)
+    from jaxhands.data import load_split
+
+    path = pathlib.Path(name).expanduser()
+    if not path.exists():
+        path = data_root(config) / name
+    return load_split(path, "train"), load_split(path, "test")
+
+
+@dataclasses.dataclass
+class Experiment:
+    config: ml_collections.ConfigDict
+    method: Any
+    train_source: Any
+    test_source: Any
+    fields: tuple[str, ...]
+
+    def _select(self, batch: dict) -> dict:
+        missing = [f for f in self.fields if f not in batch]
+        if missing:
+            raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "
+                           f"{self.config.method!r} needs; it has {sorted(batch)}")
+        out = {k: batch[k] for k in self.fields}
+        for extra in ("labelled", "valid"):
+            if extra in batch:
+                out[extra] = batch[extra]
+        return out
+
+    def _labelled_mask(self, indices: np.ndarray) -> np.ndarray:
+        """Semi-supervised split: a fixed seeded subset of `labelled_fraction` of the train
+        records keeps its labels (the same subset whatever the step or process count)."""
+        fraction = self.config.get("labelled_fraction", 1.0)
+        n = len(self.train_source)
+        order = np.random.default_rng([self.config.seed, 7]).permutation(n)
+        labelled = np.zeros(n, bool)
+        labelled[order[: int(round(fraction * n))]] = True
+        return labelled[indices]
+
+    def train_batches(self, start_step: int) -> Iterator[dict]:
+        """This process's rows of the global batches for steps start_step, start_step+1, ..."""
+        c = self.config
+        it = pipeline.make_train_iterator(
+            self.train_source, global_batch_size=c.batch_size, seed=c.seed, start_step=start_step,
+            process_index=jax.process_index(), process_count=jax.process_count(),
+            augment_config=c.get("augment", None), num_threads=c.get("data_threads", 2))
+        semi = c.get("labelled_fraction", 1.0) < 1.0
+        for batch in it:
+            if semi:
+                batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+            yield self._select(batch)
+
+    def eval_batches(self) -> Iterator[dict]:
+        """Test batches in order, the last padded, each with a `valid` row mask."""
+        for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size):
+            yield self._select(batch)
+
+    def example_batch(self) -> dict:
+        batch = next(iter(self.eval_batches()))
+        batch.pop("valid")
+        if self.config.get("labelled_fraction", 1.0) < 1.0:
+            batch["labelled"] = np.ones(batch["keypoints_3d"].shape[0], bool)
+        return batch
+
+
+def build_experiment(config: ml_collections.ConfigDict) -> Experiment:
+    method = build_method(config)
+    train_source, test_source = build_sources(config)
+    fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(getattr(method, "batch_fields", ()))))
+    return Experiment(config, method, train_source, test_source, fields)

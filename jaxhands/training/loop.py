@@ -1,0 +1,159 @@
+"""The training loop: one loop for every method.
+
+    state <- restore latest checkpoint from <workdir>/checkpoints, or init
+    for step in [state.step, num_train_steps):
+        batch <- input pipeline at `step` (deterministic in (seed, step): resume-safe)
+        state, metrics <- jitted step (the method's phase for this step)
+        every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar
+        every eval_every: quick test-set EPE on `eval_num_batches` batches
+        every checkpoint_every: async orbax save (after the NaN check)
+    final save, wait for pending writes.
+
+A resumed run continues the same data order and RNG stream (fold_in(rng, step)), so
+its parameters equal those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import pathlib
+import time
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxhands.training import sharding
+from jaxhands.training.checkpoints import Checkpointer
+from jaxhands.training.experiment import Experiment, build_experiment
+from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, summarize_phase_metrics
+from jaxhands.training.optimizer import make_optimizer
+from jaxhands.training.state import TrainState, count_params, create_train_state
+from jaxhands.training.step import jit_train_step, make_train_step
+
+log = logging.getLogger("jaxhands.train")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN/Inf; the message names the step, phase and term."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    state: TrainState
+    experiment: Experiment
+    last_metrics: dict
+    steps_run: int
+    seconds: float
+
+
+def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mesh) -> TrainState:
+    example = experiment.example_batch()
+    tx = make_optimizer(config)
+    rng = jax.random.key(config.seed)
+    state = jax.jit(lambda r, b: create_train_state(experiment.method, tx, r, b))(rng, example)
+    return sharding.put_replicated(state, mesh)
+
+
+def restore_or_init(experiment: Experiment, config, mesh, checkpointer: Checkpointer) -> TrainState:
+    state = initial_state(experiment, config, mesh)
+    if checkpointer.latest_step() is None:
+        return state
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+    return checkpointer.restore(abstract)
+
+
+def quick_eval(experiment: Experiment, predict_fn, state: TrainState, mesh, num_batches: int) -> dict:
+    """Mean/median EPE (mm) on the first `num_batches` test batches (padding excluded)."""
+    errors = []
+    for i, batch in enumerate(experiment.eval_batches()):
+        if i >= num_batches:
+            break
+        valid = batch.pop("valid")
+        pred = np.asarray(jax.device_get(predict_fn(state.params, state.model_state, sharding.put_batch(batch, mesh))))
+        err = np.linalg.norm(pred - batch["keypoints_3d"], axis=-1)[valid] * 1000.0
+        errors.append(err.reshape(-1))
+    if not errors:
+        return {}
+    errors = np.concatenate(errors)
+    return {"eval/mean_epe_mm": float(errors.mean()), "eval/median_epe_mm": float(np.median(errors))}
+
+
+def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, stop_after: int | None = None,
+          progress: bool = True) -> TrainResult:
+    """Trains `config` in `workdir`, resuming from its latest checkpoint.
+
+    `stop_after`: stop (with a checkpoint) once this many steps have run in this
+    call — a controlled interruption for tests; the config's schedule is unchanged.
+    """
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    mesh = sharding.make_mesh()
+    sharding.check_batch_size(config.batch_size, mesh)
+    experiment = build_experiment(config)
+    checkpointer = Checkpointer(workdir, max_to_keep=config.get("max_checkpoints_to_keep", 3),
+                                save_interval_steps=config.checkpoint_every,
+                                async_save=config.get("async_checkpointing", True))
+    state = restore_or_init(experiment, config, mesh, checkpointer)
+    start_step = int(jax.device_get(state.step))
+    writer = MetricsWriter(workdir)
+    writer.truncate_after(start_step)
+    if jax.process_index() == 0:
+        (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+    if start_step:
+        log.info("resuming from checkpoint at step %d", start_step)
+    log.info("method %s: %d parameters in groups %s", config.method, count_params(state.params),
+             list(experiment.method.groups))
+
+    tx = make_optimizer(config)
+    state_sharding = jax.tree.map(lambda x: x.sharding, state)
+    step_fn = jit_train_step(make_train_step(experiment.method, tx), state_sharding, sharding.batch_sharding(mesh))
+    predict_fn = jax.jit(experiment.method.predict)
+
+    num_steps = config.num_train_steps
+    end_step = num_steps if stop_after is None else min(num_steps, start_step + stop_after)
+    history: list[dict] = []
+    history_start = start_step
+    last: dict = {}
+    t0 = time.time()
+    log_t0, log_step0 = t0, start_step
+    bar = tqdm(total=num_steps, initial=start_step, disable=not progress or jax.process_index() != 0,
+               desc=config.get("name", config.method), dynamic_ncols=True)
+    batches = experiment.train_batches(start_step)
+    step = start_step
+    try:
+        for step in range(start_step, end_step):
+            batch = sharding.put_batch(next(batches), mesh)
+            state, metrics = step_fn(state, batch)
+            history.append(metrics)
+            done = step + 1
+            must_save = done % config.checkpoint_every == 0 or done == end_step
+            if done % config.log_every == 0 or must_save or done == end_step:
+                bad = find_nonfinite(history, history_start)
+                if bad is not None:
+                    raise NonFiniteLossError(
+                        f"non-finite value at step {bad[0]} in phase '{bad[1]}', term '{bad[2]}'; "
+                        f"the update was skipped and training stopped (last checkpoint: step "
+                        f"{checkpointer.latest_step()})")
+                last = summarize_phase_metrics(history)
+                elapsed = time.time() - log_t0
+                last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
+                last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size
+                if config.get("eval_every", 0) and (done % config.eval_every == 0 or done == num_steps):
+                    last.update(quick_eval(experiment, predict_fn, state, mesh, config.get("eval_num_batches", 4)))
+                writer.write(done, last)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
+                                 if k in ("loss", "eval/mean_epe_mm") or k.endswith("/recon")}, refresh=False)
+                history, history_start = [], done
+                log_t0, log_step0 = time.time(), done
+            if must_save:
+                checkpointer.save(state, force=done == end_step, config_json=json.loads(config.to_json_best_effort()))
+            bar.update(1)
+    finally:
+        bar.close()
+        checkpointer.close()
+    return TrainResult(state=state, experiment=experiment, last_metrics=last,
+                       steps_run=max(0, end_step - start_step), seconds=time.time() - t0)

@@ -1,0 +1,71 @@
+"""Metrics to a JSON-lines file (one record per log interval), written by process 0."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+import jax
+import numpy as np
+
+
+def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
+    """Averages each phase's metrics over the steps it was active ("count" = 1).
+
+    `history` holds the step functions' metric dicts {phase: {name: value, count}}.
+    Returns flat {"phase/name": mean}; with a single phase the prefix is dropped.
+    """
+    if not history:
+        return {}
+    history = jax.device_get(history)
+    phases = list(history[0])
+    out: dict[str, float] = {}
+    for phase in phases:
+        counts = np.array([h[phase]["count"] for h in history], np.float64)
+        if counts.sum() == 0:
+            continue
+        for name in history[0][phase]:
+            if name == "count":
+                continue
+            values = np.array([h[phase][name] for h in history], np.float64)
+            mean = float(np.sum(values * counts) / counts.sum())
+            key = name if len(phases) == 1 or name.startswith(phase) else f"{phase}/{name}"
+            out[key] = mean
+    return out
+
+
+def find_nonfinite(history: list[dict], first_step: int):
+    """(step, phase, metric) of the first non-finite loss term in `history`, else None."""
+    for offset, record in enumerate(jax.device_get(history)):
+        for phase, metrics in record.items():
+            if not metrics["count"]:
+                continue
+            for name, value in metrics.items():
+                if not math.isfinite(float(np.asarray(value))):
+                    return first_step + offset, phase, name
+    return None
+
+
+class MetricsWriter:
+    def __init__(self, workdir: str | pathlib.Path, filename: str = "metrics.jsonl"):
+        self.path = pathlib.Path(workdir) / filename
+        self.enabled = jax.process_index() == 0
+        if self.enabled:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, step: int, metrics: dict, **extra) -> None:
+        if not self.enabled:
+            return
+        record = {"step": int(step), **{k: float(v) for k, v in metrics.items()}, **extra}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def truncate_after(self, step: int) -> None:
+        """Drops records past `step` (written after the checkpoint a resumed run restarts
+        from), so the file reads as one uninterrupted run."""
+        if not self.enabled or not self.path.exists():
+            return
+        lines = [ln for ln in self.path.read_text().splitlines() if ln.strip()]
+        kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= step]
+        self.path.write_text("".join(ln + "\n" for ln in kept))

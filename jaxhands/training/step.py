@@ -1,0 +1,84 @@
+"""One jitted train step for every method.
+
+The step picks the method's phase for the current step (`method.phase_index`),
+differentiates that phase's loss with respect to the phase's parameter groups only,
+and updates those groups with their own optimizer states. With several phases the
+choice is a `lax.switch`, so schedules (alternating pairs, GAN updates, stages)
+compile into one function. A non-finite loss leaves the state unchanged (the host
+loop reports it and stops), so a checkpoint never holds NaN parameters.
+
+Metrics come back as {phase name: {metric: value, "count": 1 or 0}}: only the active
+phase has count 1, so the logger averages each phase over the steps it ran.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxhands.training.state import TrainState
+
+
+def _phase_update(method, tx, phase, state: TrainState, batch, rng):
+    frozen = {g: p for g, p in state.params.items() if g not in phase.groups}
+
+    def loss_fn(trained):
+        return phase.loss({**frozen, **trained}, state.model_state, batch, rng, state.step)
+
+    trained = {g: state.params[g] for g in phase.groups}
+    (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trained)
+    params, opt_state = dict(state.params), dict(state.opt_state)
+    for g in phase.groups:
+        updates, opt_state[g] = tx.update(grads[g], state.opt_state[g], state.params[g])
+        params[g] = optax.apply_updates(state.params[g], updates)
+    metrics = dict(metrics, grad_norm=optax.tree.norm(grads))
+    finite = jnp.isfinite(loss)
+    new_state = state.replace(params=params, opt_state=opt_state, model_state=model_state)
+    new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
+    return new_state, metrics
+
+
+def make_train_step(method, tx: optax.GradientTransformation):
+    """Returns step(state, batch) -> (state, metrics), not yet jitted (see `jit_train_step`)."""
+    phases = method.phases
+
+    def step(state: TrainState, batch):
+        rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
+        branches, shapes = [], []
+        for phase in phases:
+            def run(state, batch, rng, phase=phase):
+                return _phase_update(method, tx, phase, state, batch, rng)
+            branches.append(run)
+            shapes.append(jax.eval_shape(run, state, batch, rng)[1])
+
+        def with_all_phases(k, fn):
+            def branch(state, batch, rng):
+                new_state, metrics = fn(state, batch, rng)
+                out = {}
+                for j, (phase, shape) in enumerate(zip(phases, shapes)):
+                    if j == k:
+                        out[phase.name] = dict(metrics, count=jnp.ones((), jnp.float32))
+                    else:
+                        out[phase.name] = dict(jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shape),
+                                               count=jnp.zeros((), jnp.float32))
+                return new_state, out
+            return branch
+
+        wrapped = [with_all_phases(k, fn) for k, fn in enumerate(branches)]
+        if len(wrapped) == 1:
+            new_state, metrics = wrapped[0](state, batch, rng)
+        else:
+            new_state, metrics = jax.lax.switch(method.phase_index(state.step), wrapped, state, batch, rng)
+        return new_state.replace(step=state.step + 1), metrics
+
+    return step
+
+
+def jit_train_step(step_fn, state_sharding=None, batch_sharding=None):
+    """jit with the state donated; shardings (jaxhands.training.sharding) place the
+    state replicated and the batch split over the mesh's data axis."""
+    if state_sharding is None:
+        return jax.jit(step_fn, donate_argnums=0)
+    return jax.jit(step_fn, in_shardings=(state_sharding, batch_sharding),
+                   out_shardings=(state_sharding, None), donate_argnums=0)
