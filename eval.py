@@ -67,14 +67,22 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
         "num_samples": int(pred.shape[0]),
         "dataset": config.dataset,
         "method": config.method,
-        **{k: v for k, v in metrics.items()},
-        "all_joints": {k: metrics_all[k] for k in ("mean_epe_mm", "median_epe_mm", "auc_20_50")},
-        "pcf": {"thresholds_mm": thresholds.tolist(), "success_rate": np.asarray(pcf).tolist()},
+        "convention": "hand3d EvalUtil: per-joint mean/median over visible joints, then averaged over joints; "
+                      "PCK on linspace(0, 50 mm, 20); AUC of the PCK curve over 20-50 mm, normalised to [0, 1]",
+        "mean_epe_mm": metrics["mean_epe_mm"],
+        "median_epe_mm": metrics["median_epe_mm"],
+        "auc_20_50": metrics["auc"],
+        "auc_0_50": metrics["auc_pck_range"],
+        "pck": {"thresholds_mm": metrics["pck"][0], "values": metrics["pck"][1]},
+        "per_joint_epe_mm": metrics["per_joint_epe_mm"],
+        "all_joints": {"mean_epe_mm": metrics_all["mean_epe_mm"], "median_epe_mm": metrics_all["median_epe_mm"],
+                       "auc_20_50": metrics_all["auc"]},
+        "pcf": {"thresholds_mm": thresholds, "success_rate": pcf},
     }
     out_dir = workdir / ("eval_untrained" if untrained else "eval")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(_jsonable(result), indent=2))
-    plot_pck_curve({config.get("name", config.method): (metrics["pck_thresholds_mm"], metrics["pck"])},
+    plot_pck_curve({config.get("name", config.method): metrics["pck"]},
                    out_dir / "pck.png", title=f"3D PCK ({config.dataset}, {pred.shape[0]} samples)")
     np.savez_compressed(out_dir / "predictions.npz", pred=pred, gt=gt, visible=visible)
     return result

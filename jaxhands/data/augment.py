@@ -19,6 +19,8 @@ synthetic data) T is a plain rotation about the principal point followed by the
 crop. The image is resampled once per sample through T (bilinear), depth and mask
 through the same T with nearest neighbour so no depth value is invented; pixels
 that come from outside the original frame are 0 (black, no depth, background).
+Resampling uses scipy.ndimage.affine_transform (C; ~4x faster than the equivalent
+numpy gather at 128 px), one call per plane.
 2D keypoints are mapped through T, which equals re-projecting the transformed 3D
 keypoints with K' whenever the stored 2D is the projection of the stored 3D, and
 keeps hand-annotated 2D labels otherwise. `visible` is AND-ed with "inside the new
@@ -42,6 +44,7 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
+import scipy.ndimage
 
 from jaxhands.data.schema import LEFT, RIGHT
 
@@ -173,52 +176,31 @@ def camera_change(params: AugmentParams, intrinsics: np.ndarray, height: int, wi
     return CameraChange(rotation=rotation, intrinsics=new_k, pixel_map=pixel_map)
 
 
-def _source_coordinates(pixel_map: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) array coordinates in the old image of every new pixel centre, [H*W] each."""
-    inverse = np.linalg.inv(pixel_map)
-    v, u = np.meshgrid(np.arange(height, dtype=np.float64) + 0.5,
-                       np.arange(width, dtype=np.float64) + 0.5, indexing="ij")
-    u, v = u.ravel(), v.ravel()
-    src_u = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
-    src_v = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
-    # Pixel-centre convention: continuous u = col + 0.5.
-    return src_v - 0.5, src_u - 0.5
+# (row, col, 1) array coordinates -> (u, v, 1) continuous pixel coordinates (pixel centres at +0.5).
+_ARRAY_TO_PIXEL = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5], [0.0, 0.0, 1.0]])
 
 
-def _padded_flat(array: np.ndarray) -> np.ndarray:
-    """Zero-pads one pixel around the image and flattens the pixel axes."""
-    pad = [(1, 1), (1, 1)] + [(0, 0)] * (array.ndim - 2)
-    padded = np.pad(array, pad)
-    return padded.reshape((-1,) + array.shape[2:])
+def _array_source_map(pixel_map: np.ndarray) -> np.ndarray:
+    """Output (row, col, 1) -> input (row, col, 1): the pull-back map scipy.ndimage expects."""
+    return np.linalg.inv(_ARRAY_TO_PIXEL) @ np.linalg.inv(pixel_map) @ _ARRAY_TO_PIXEL
 
 
-def _padded_index(rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Flat index into the zero-padded image; everything outside lands on the zero border."""
-    rows = np.clip(rows + 1, 0, height + 1)
-    cols = np.clip(cols + 1, 0, width + 1)
-    return rows * (width + 2) + cols
+def _resample(plane: np.ndarray, source_map: np.ndarray, order: int) -> np.ndarray:
+    return scipy.ndimage.affine_transform(
+        plane, source_map[:2, :2], offset=source_map[:2, 2], order=order, mode="grid-constant", cval=0.0,
+        output=np.float32 if order else plane.dtype, prefilter=False)
 
 
 def warp_bilinear(array: np.ndarray, pixel_map: np.ndarray) -> np.ndarray:
-    """Resamples [H, W] or [H, W, C] through the affine `pixel_map` (old -> new pixels).
+    """Resamples [H, W] or [H, W, C] through the affine `pixel_map` (old -> new (u, v, 1)).
 
-    Bilinear, zero outside the input (like scipy.ndimage.affine_transform with
-    order=1, mode='grid-constant'). Output has the input's shape and dtype; integer
-    outputs are rounded to nearest.
+    Bilinear, zero outside the input (pixels near the border blend towards 0).
+    Output has the input's shape and dtype; integer outputs are rounded to nearest.
     """
-    height, width = array.shape[:2]
-    rows, cols = _source_coordinates(pixel_map, height, width)
-    r0, c0 = np.floor(rows), np.floor(cols)
-    wr, wc = (rows - r0).astype(np.float32), (cols - c0).astype(np.float32)
-    r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
-    flat = _padded_flat(array.astype(np.float32))
-    if array.ndim == 3:
-        wr, wc = wr[:, None], wc[:, None]
-    top = (flat[_padded_index(r0, c0, height, width)] * (1 - wc)
-           + flat[_padded_index(r0, c0 + 1, height, width)] * wc)
-    bottom = (flat[_padded_index(r0 + 1, c0, height, width)] * (1 - wc)
-              + flat[_padded_index(r0 + 1, c0 + 1, height, width)] * wc)
-    out = (top * (1 - wr) + bottom * wr).reshape(array.shape)
+    source_map = _array_source_map(pixel_map)
+    planes = np.moveaxis(array, -1, 0) if array.ndim == 3 else array[None]
+    out = np.stack([_resample(np.ascontiguousarray(plane), source_map, order=1) for plane in planes], -1)
+    out = out if array.ndim == 3 else out[..., 0]
     if np.issubdtype(array.dtype, np.integer):
         info = np.iinfo(array.dtype)
         out = np.clip(np.rint(out), info.min, info.max)
@@ -226,37 +208,34 @@ def warp_bilinear(array: np.ndarray, pixel_map: np.ndarray) -> np.ndarray:
 
 
 def warp_nearest(array: np.ndarray, pixel_map: np.ndarray) -> np.ndarray:
-    """Nearest-neighbour resampling through `pixel_map`, zero outside; never mixes values."""
-    height, width = array.shape[:2]
-    rows, cols = _source_coordinates(pixel_map, height, width)
-    index = _padded_index(np.floor(rows + 0.5).astype(np.int64), np.floor(cols + 0.5).astype(np.int64),
-                          height, width)
-    return _padded_flat(array)[index].reshape(array.shape)
+    """[H, W] nearest-neighbour resampling through `pixel_map`, zero outside; never mixes values."""
+    return _resample(array, _array_source_map(pixel_map), order=0)
 
 
 def shift_hue(image: np.ndarray, hue_shift: float) -> np.ndarray:
     """Shifts the HSV hue of a uint8 RGB image [H, W, 3] by `hue_shift` turns.
 
-    Saturation and value are kept; a shift of 0 (or any integer) returns the image.
+    Value (max) and chroma (max - min) are kept; a shift of 0 (or any integer)
+    returns the image. Works on 0..255 floats, channel planes contiguous, for speed.
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"shift_hue expects a uint8 RGB image [H, W, 3], got {image.dtype} {image.shape}")
-    rgb = image.astype(np.float32) / 255.0
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    value = rgb.max(-1)
-    chroma = value - rgb.min(-1)
-    safe = np.where(chroma > 0, chroma, 1.0)
-    hue = np.where(value == r, (g - b) / safe,
-                   np.where(value == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
-    hue = np.where(chroma > 0, hue, 0.0)
-    # Hue in sextants [0, 6), shifted; back to RGB with the standard piecewise formula
-    # written as max/min of a triangle wave so every channel is one expression.
-    hue = np.mod(hue + 6.0 * hue_shift, 6.0)
-    out = np.empty_like(rgb)
+    r, g, b = np.moveaxis(image, -1, 0).astype(np.float32)
+    value = np.maximum(np.maximum(r, g), b)
+    chroma = value - np.minimum(np.minimum(r, g), b)
+    inverse_chroma = np.divide(1.0, chroma, out=np.zeros_like(chroma), where=chroma > 0)
+    # Hue in sextants (0..6): red 0, green 2, blue 4.
+    hue = np.where(value == r, g - b, np.where(value == g, b - r + 2 * chroma, r - g + 4 * chroma))
+    hue *= inverse_chroma
+    hue += np.float32(6.0 * hue_shift)
+    out = np.empty((3,) + r.shape, np.float32)
+    # HSV -> RGB as channel = V - C * clip(min(k, 4 - k), 0, 1), k = (n + hue) mod 6, n = 5, 3, 1.
     for channel, offset in enumerate((5.0, 3.0, 1.0)):
-        k = np.mod(offset + hue, 6.0)
-        out[..., channel] = value - chroma * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
-    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+        k = np.mod(hue + np.float32(offset), np.float32(6.0))
+        np.minimum(k, 4.0 - k, out=k)
+        np.clip(k, 0.0, 1.0, out=k)
+        out[channel] = value - chroma * k
+    return np.moveaxis(np.clip(np.rint(out), 0, 255).astype(np.uint8), 0, -1)
 
 
 def apply_geometry(sample: Mapping[str, Any], params: AugmentParams) -> dict[str, Any]:

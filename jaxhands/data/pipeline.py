@@ -26,7 +26,8 @@ depend on the worker count).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+import weakref
+from typing import Any, Mapping, Sequence
 
 import grain
 import numpy as np
@@ -154,15 +155,68 @@ class _EvalRecord:
         return sample
 
 
+def _ensure_absl_flags_parsed() -> None:
+    """grain's mp_prefetch reads its absl flags (worker profiling, with jax installed) and
+    fails with UnparsedFlagAccessError in programs not started through absl.app; such
+    programs get grain's defaults, exactly as if absl had parsed an empty command line."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def _close_and_drop(holder: list) -> None:
+    if holder:
+        holder.pop().close()
+
+
+class BatchIterator:
+    """Iterator over one process's numpy batches; `close()` (or `with`) stops grain's workers.
+
+    Batches from worker processes arrive in grain's shared memory; they are copied
+    into ordinary arrays here so the shared segments are released at once, and a
+    batch kept by the caller (for logging, say) never pins shared memory.
+    """
+
+    def __init__(self, grain_iterator, *, copy_out: bool):
+        # The grain iterator lives only in this list so that closing (explicitly, or at
+        # interpreter exit through the finalizer) also drops it while modules are intact:
+        # grain's iterators close themselves again in __del__, which fails at teardown.
+        self._holder = [grain_iterator]
+        self._copy_out = copy_out
+        self._finalizer = weakref.finalize(self, _close_and_drop, self._holder)
+
+    def __iter__(self) -> BatchIterator:
+        return self
+
+    def __next__(self) -> Batch:
+        if not self._holder:
+            raise ValueError("the batch iterator is closed")
+        batch = next(self._holder[0])
+        if self._copy_out:
+            batch = {name: np.array(value) for name, value in batch.items()}
+        return batch
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> BatchIterator:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
 def _to_iterator(dataset: grain.MapDataset, *, num_threads: int, num_workers: int,
-                 prefetch_batches: int) -> Iterator[Batch]:
+                 prefetch_batches: int) -> BatchIterator:
     read_options = grain.ReadOptions(num_threads=num_threads,
                                      prefetch_buffer_size=max(prefetch_batches, num_threads))
     iter_dataset = dataset.to_iter_dataset(read_options)
     if num_workers > 0:
+        _ensure_absl_flags_parsed()
         iter_dataset = iter_dataset.mp_prefetch(
             grain.MultiprocessingOptions(num_workers=num_workers, per_worker_buffer_size=prefetch_batches))
-    return iter(iter_dataset)
+    return BatchIterator(iter(iter_dataset), copy_out=num_workers > 0)
 
 
 def _check_parallelism(num_threads: int, num_workers: int, prefetch_batches: int) -> None:
@@ -185,7 +239,7 @@ def make_train_iterator(
     num_threads: int = 1,
     num_workers: int = 0,
     prefetch_batches: int = 2,
-) -> Iterator[Batch]:
+) -> BatchIterator:
     """This process's training batches for steps start_step, start_step + 1, ...
 
     source: random-access records (len() and [i]), e.g. `load_split(path, "train")`.
@@ -199,7 +253,7 @@ def make_train_iterator(
       worker processes computing whole batches, buffered batches per worker/thread pool).
 
     Each batch is {schema field: [B/P, ...]} plus `valid` and `record_index`. Close the
-    returned grain iterator (`.close()`) when using worker processes.
+    iterator (`.close()` or `with`) to stop worker processes early.
     """
     if len(source) == 0:
         raise ValueError("make_train_iterator: the source has no records")
@@ -235,7 +289,7 @@ def make_eval_iterator(
     num_threads: int = 1,
     num_workers: int = 0,
     prefetch_batches: int = 2,
-) -> Iterator[Batch]:
+) -> BatchIterator:
     """This process's eval batches: the records in split order, no shuffle or augmentation.
 
     The global batch at step s holds records [s*B, (s+1)*B); the last one is padded

@@ -16,13 +16,17 @@ return samples in index order; TFDS encodes and writes them in the main process.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import functools
+import itertools
 import multiprocessing
 import os
 import pathlib
 from typing import Any, Callable
 
 import numpy as np
+from etils import epath
 import tensorflow_datasets as tfds
 import tqdm
 
@@ -107,6 +111,9 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         "1.0.0": "First release: schema features as zlib/bytes Tensors plus `index`; "
                  "train = indices [0, num_train), test = [num_train, num_train + num_test).",
     }
+    # The default config; any other SyntheticHandsConfig works too (TFDS logs
+    # "Using custom data configuration" for those).
+    BUILDER_CONFIGS = [SyntheticHandsConfig()]
 
     def __init__(self, *, config: SyntheticHandsConfig, data_dir: str | os.PathLike,
                  generate_fn: GenerateFn | None = None, workers: int | None = None, **kwargs):
@@ -119,6 +126,10 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         self._workers = workers
         kwargs.setdefault("file_format", "array_record")
         super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
+
+    # TFDS's default resolves a packaged builder's file through `importlib_resources`,
+    # a package TFDS does not declare (and jaxhands does not install); our file is known.
+    code_path = epath.Path(__file__)
 
     def _info(self) -> tfds.core.DatasetInfo:
         config = self.builder_config
@@ -170,18 +181,37 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         workers = min(workers, count)
         progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split}", unit=" samples")
         try:
-            if workers == 1:
-                for index in range(start, stop):
-                    yield index, generate(index)
-                    progress.update()
-                return
-            chunk = max(1, min(16, count // (8 * workers)))
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for index, example in zip(range(start, stop), pool.imap(generate, range(start, stop), chunk)):
-                    yield index, example
-                    progress.update()
+            samples = (map(generate, range(start, stop)) if workers == 1
+                       else _generate_in_pool(generate, start, stop, workers))
+            for index, example in zip(range(start, stop), samples):
+                yield index, example
+                progress.update()
         finally:
             progress.close()
+
+
+def _generate_chunk(generate: Callable[[int], dict], indices: range) -> list[dict]:
+    return [generate(index) for index in indices]
+
+
+def _generate_in_pool(generate: Callable[[int], dict], start: int, stop: int, workers: int):
+    """generate(i) for i in [start, stop), in order, computed by `workers` spawned processes.
+
+    At most 2 chunks per worker are in flight, so memory stays bounded when the
+    writer is slower than the workers. A worker that dies (e.g. a script without an
+    `if __name__ == "__main__":` guard re-running itself under spawn) raises
+    BrokenProcessPool instead of hanging.
+    """
+    chunk = max(1, min(16, (stop - start) // (8 * workers)))
+    chunks = iter(range(first, min(first + chunk, stop)) for first in range(start, stop, chunk))
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = collections.deque(pool.submit(_generate_chunk, generate, c)
+                                    for c in itertools.islice(chunks, 2 * workers))
+        while pending:
+            examples = pending.popleft().result()
+            for c in itertools.islice(chunks, 1):
+                pending.append(pool.submit(_generate_chunk, generate, c))
+            yield from examples
 
 
 def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 128, num_points: int = 256,

@@ -156,9 +156,9 @@ def _mirror_z(xp, points, hand_side):
     return points * factors[..., None, :]
 
 
-def _float_joints(xp, joints):
-    joints = xp.asarray(joints)
-    return joints if xp.issubdtype(joints.dtype, xp.floating) else joints.astype(xp.float32)
+def _as_float(xp, values):
+    values = xp.asarray(values)
+    return values if xp.issubdtype(values.dtype, xp.floating) else values.astype(xp.float32)
 
 
 def canonical_rotation(joints):
@@ -172,7 +172,7 @@ def canonical_rotation(joints):
     check_joints(joints, NUM_JOINTS, "joints", "canonical layout", dims=(3,))
     check_finite(joints, "joints")
     xp = namespace(joints)
-    joints = _float_joints(xp, joints)
+    joints = _as_float(xp, joints)
     a = joints[..., ALIGN_JOINT, :] - joints[..., WRIST, :]
     b = joints[..., PLANE_JOINT, :] - joints[..., WRIST, :]
     a_len = xp.linalg.norm(a, axis=-1)
@@ -199,7 +199,7 @@ def canonical_frame(joints, hand_side):
     """
     rotation = canonical_rotation(joints)
     xp = namespace(joints, hand_side)
-    joints = _float_joints(xp, joints)
+    joints = _as_float(xp, joints)
     rotation = xp.asarray(rotation)
     canonical = xp.einsum("...ij,...kj->...ki", rotation, joints)
     return _mirror_z(xp, canonical, hand_side), rotation
@@ -212,7 +212,7 @@ def from_canonical_frame(canonical, rotation, hand_side):
     check_finite(canonical, "canonical")
     check_finite(rotation, "rotation")
     xp = namespace(canonical, rotation, hand_side)
-    unflipped = _mirror_z(xp, _float_joints(xp, canonical), hand_side)
+    unflipped = _mirror_z(xp, _as_float(xp, canonical), hand_side)
     return xp.einsum("...ki,...ij->...kj", unflipped, xp.asarray(rotation))
 
 
@@ -246,7 +246,7 @@ def view_correction_rotation(center):
     check_last_dims(center, (3,), "center", "hand centre x, y, z")
     check_finite(center, "center")
     xp = namespace(center)
-    center = _float_joints(xp, center)
+    center = _as_float(xp, center)
     require_at_least(center[..., 2], 1e-12, "view_correction_rotation: hand centre must be in front "
                                             "of the camera (z > 0)")
     c = center / xp.maximum(xp.linalg.norm(center, axis=-1), EPS)[..., None]
@@ -263,7 +263,7 @@ def apply_view_correction(points, center):
     check_finite(points, "points")
     rotation = view_correction_rotation(center)
     xp = namespace(points, rotation)
-    return xp.einsum("...ij,...nj->...ni", xp.asarray(rotation), _float_joints(xp, points))
+    return xp.einsum("...ij,...nj->...ni", xp.asarray(rotation), _as_float(xp, points))
 
 
 def undo_view_correction(points, center):
@@ -272,7 +272,7 @@ def undo_view_correction(points, center):
     check_finite(points, "points")
     rotation = view_correction_rotation(center)
     xp = namespace(points, rotation)
-    return xp.einsum("...ni,...ij->...nj", _float_joints(xp, points), xp.asarray(rotation))
+    return xp.einsum("...ni,...ij->...nj", _as_float(xp, points), xp.asarray(rotation))
 
 
 def view_correction_homography(center, intrinsics):
@@ -286,7 +286,7 @@ def view_correction_homography(center, intrinsics):
     check_finite(intrinsics, "intrinsics")
     rotation = view_correction_rotation(center)
     xp = namespace(rotation, intrinsics)
-    k = _float_joints(xp, intrinsics)
+    k = _as_float(xp, intrinsics)
     return k @ xp.asarray(rotation, dtype=k.dtype) @ xp.linalg.inv(k)
 
 
@@ -296,7 +296,7 @@ def apply_homography(homography, uv):
     check_last_dims(uv, (2,), "uv", "u, v")
     check_finite(uv, "uv")
     xp = namespace(homography, uv)
-    uv = _float_joints(xp, uv)
+    uv = _as_float(xp, uv)
     ones = xp.ones(uv.shape[:-1] + (1,), dtype=uv.dtype)
     mapped = xp.einsum("...ij,...nj->...ni", xp.asarray(homography), xp.concatenate([uv, ones], -1))
     return mapped[..., :2] / mapped[..., 2:3]

@@ -178,9 +178,12 @@ STB = _make_layout(
 #  11 PALM_1, wrist end of the palm on the little-finger side
 #  12 PALM_2, wrist end of the palm on the thumb side
 #  13 PALM_3, palm centre
-# Checked on the published test labels (tests/geometry/test_layouts.py): tip-PIP
-# distances 37/45/50/45 mm (little/ring/middle/index), thumb tip-IP 21 mm, the PIP
-# nearest to the thumb root is joint 7 (index), joint 12 is nearer the thumb than 11.
+# Checked on the published test labels (tests/geometry/test_geometry_layouts.py):
+# tip-PIP distances 37/45/50/45 mm (little/ring/middle/index), the PIP nearest the
+# thumb root is joint 7 (index), joint 12 is nearer the thumb than 11. The thumb's
+# tip-mid distance (21 mm) is a distal phalanx, so mid = IP; root (KNU2_B, the base of
+# the thumb's second segment) is taken as the anatomical MCP (mid-root 41 mm, between
+# STB's IP-MCP 28 mm and IP-CMC 58 mm: an approximate label, a judgement call).
 # NYU's three palm points are not canonical joints (no wrist, no MCPs, no DIPs).
 NYU14 = _make_layout(
     "nyu14",
@@ -195,7 +198,10 @@ NYU14 = _make_layout(
 # ICVL (Tang et al. 2014), 16 joints, order of the published test labels:
 # 0 palm, then thumb, index, middle, ring, little, each root, mid, tip. Root/mid/tip
 # are mapped uniformly to the finger's base, second and tip canonical joints (thumb:
-# cmc, mcp, tip; fingers: mcp, pip, tip). ICVL's palm is a palm centre, not a wrist,
+# cmc, mcp, tip; fingers: mcp, pip, tip); the thumb root lies 30 mm from the palm
+# centre on the test labels, i.e. at the thumb's base on the palm, hence cmc. ICVL's
+# joints are not anatomically spaced (root-mid 22-32 mm, mid-tip 18-25 mm for every
+# finger), so this mapping is by name. ICVL's palm is a palm centre, not a wrist,
 # so it has no canonical counterpart; the canonical wrist, DIPs and thumb IP are
 # undefined for ICVL.
 ICVL16 = _make_layout(

@@ -13,7 +13,8 @@ Invariances (Spurr et al. Sec. 4.5, from Zimmermann & Brox):
 - H (handedness): the hand side is given to the encoders as a flag.
 The 2D keypoint input is made intrinsics-free (normalised image coordinates
 ((u - cx)/fx, (v - cy)/fy)); with T it is made relative to the root keypoint and
-with S divided by the 2D length of the reference bone.
+with S divided by the RMS distance of the 2D keypoints from their mean (robust to
+foreshortening, unlike the 2D length of one bone).
 """
 
 from __future__ import annotations
@@ -87,9 +88,11 @@ def keypoints_2d_input(batch, inv: Invariances) -> jax.Array:
     if inv.translation:
         xy = xy - xy[:, inv.root : inv.root + 1]
     if inv.scale:
-        a, b = inv.reference_bone
-        length = jnp.linalg.norm(xy[:, b] - xy[:, a], axis=-1)[:, None, None]
-        xy = xy / jnp.maximum(length, 1e-6)
+        # The RMS distance of the keypoints from their centre, not the 2D reference bone:
+        # a bone pointing at the camera projects to ~0 length and would blow the input up.
+        centred = xy - jnp.mean(xy, axis=1, keepdims=True)
+        radius = jnp.sqrt(jnp.mean(jnp.sum(jnp.square(centred), axis=-1), axis=1))[:, None, None]
+        xy = xy / jnp.maximum(radius, 1e-6)
     return xy
 
 

@@ -131,13 +131,17 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
             history.append(metrics)
             done = step + 1
             must_save = done % config.checkpoint_every == 0 or done == end_step
-            if done % config.log_every == 0 or must_save or done == end_step:
+            # Records fall on log_every boundaries (and the last step) whatever the saves or
+            # interruptions, so a resumed run's log matches an uninterrupted one's.
+            must_log = done % config.log_every == 0 or done == num_steps
+            if must_log or must_save:
                 bad = find_nonfinite(history, history_start)
                 if bad is not None:
                     raise NonFiniteLossError(
                         f"non-finite value at step {bad[0]} in phase '{bad[1]}', term '{bad[2]}'; "
                         f"the update was skipped and training stopped (last checkpoint: step "
                         f"{checkpointer.latest_step()})")
+            if must_log:
                 last = summarize_phase_metrics(history)
                 elapsed = time.time() - log_t0
                 last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)

@@ -21,6 +21,10 @@ def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
     history = jax.device_get(history)
     phases = list(history[0])
     out: dict[str, float] = {}
+    # "loss": the loss of whichever phase ran, averaged over all steps.
+    step_losses = [float(h[p]["loss"]) for h in history for p in phases if h[p]["count"] and "loss" in h[p]]
+    if step_losses:
+        out["loss"] = float(np.mean(step_losses))
     for phase in phases:
         counts = np.array([h[phase]["count"] for h in history], np.float64)
         if counts.sum() == 0:
@@ -30,7 +34,14 @@ def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
                 continue
             values = np.array([h[phase][name] for h in history], np.float64)
             mean = float(np.sum(values * counts) / counts.sum())
-            key = name if len(phases) == 1 or name.startswith(phase) else f"{phase}/{name}"
+            if len(phases) == 1:
+                key = name
+            elif name == "loss":
+                key = f"{phase}/loss"
+            elif name.startswith(phase):  # already named by pair, e.g. "kp2d->kp3d/recon"
+                key = name
+            else:
+                key = f"{phase}/{name}"
             out[key] = mean
     return out
 

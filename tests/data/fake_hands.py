@@ -57,3 +57,28 @@ def fake_generate_sample(index: int, *, seed: int, image_size: int = 128, num_po
         "intrinsics": np.asarray(intrinsics, np.float32),
         "hand_side": np.int32(rng.integers(0, 2)),
     }
+
+
+class GenerationFailed(RuntimeError):
+    """Raised by `failing_generate_sample` to simulate a crash during generation."""
+
+
+def failing_generate_sample(index: int, *, seed: int, image_size: int = 128, num_points: int = 256,
+                            config=None) -> dict:
+    """fake_generate_sample that crashes at index 5 (simulates an interrupted build)."""
+    if index == 5:
+        raise GenerationFailed(f"simulated failure while generating sample {index}")
+    return fake_generate_sample(index, seed=seed, image_size=image_size, num_points=num_points)
+
+
+def interrupted_generate_sample(index: int, *, seed: int, image_size: int = 128, num_points: int = 256,
+                                config=None) -> dict:
+    """fake_generate_sample that raises KeyboardInterrupt at index 3 (simulates Ctrl-C)."""
+    if index == 3:
+        raise KeyboardInterrupt
+    return fake_generate_sample(index, seed=seed, image_size=image_size, num_points=num_points)
+
+
+def forbidden_generate_sample(index: int, **kwargs) -> dict:
+    """A generator that must not be called (checks that a complete dataset is reused)."""
+    raise AssertionError(f"sample {index} was regenerated although the dataset was complete")

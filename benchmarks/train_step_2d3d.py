@@ -1,0 +1,136 @@
+"""Train-step throughput of the 2D -> 3D cross-modal VAE (Spurr Table 3 MLPs, latent 64,
+batch 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU.
+
+    python benchmarks/train_step_2d3d.py [--batch 64] [--steps 200] [--threads N]
+
+PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency.
+Both run one (encoder, decoder) pair update per step (Alg. 1, Var. 1): forward,
+reparameterised sample, squared error + KL, backward, Adam. Reports the median of
+5 repeats of `--steps` steps each, compile/warm-up excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def bench(fn, steps, repeats=5):
+    fn(3)  # warm-up (and compile)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(steps)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def jax_runner(batch_size):
+    import jax
+    import numpy as np
+
+    from configs.common import cross_modal_config
+    from jaxhands.methods.cross_modal import CrossModalVAE
+    from jaxhands.training.optimizer import make_optimizer
+    from jaxhands.training.state import create_train_state
+    from jaxhands.training.step import make_train_step
+
+    config = cross_modal_config("kp2d", 1)
+    method = CrossModalVAE(config)
+    tx = make_optimizer(config)
+    rng = np.random.default_rng(0)
+    k = np.array([[200.0, 0, 64], [0, 200.0, 64], [0, 0, 1]], np.float32)
+    joints = rng.normal(0, 0.03, (batch_size, 21, 3)).astype(np.float32) + np.array([0, 0, 0.5], np.float32)
+    batch = {
+        "keypoints_3d": joints,
+        "keypoints_2d": (joints[..., :2] / joints[..., 2:] * 200 + 64).astype(np.float32),
+        "intrinsics": np.broadcast_to(k, (batch_size, 3, 3)).copy(),
+        "hand_side": np.zeros(batch_size, np.int32),
+        "visible": np.ones((batch_size, 21), bool),
+    }
+    batch = jax.device_put(batch)
+    state = create_train_state(method, tx, jax.random.key(0), batch)
+    step = jax.jit(make_train_step(method, tx), donate_argnums=0)
+    holder = [state]
+
+    def run(n):
+        s = holder[0]
+        for _ in range(n):
+            s, metrics = step(s, batch)
+        jax.block_until_ready(s)
+        holder[0] = s
+    return run
+
+
+def torch_runner(batch_size, threads):
+    import torch
+    from torch import nn
+
+    if threads:
+        torch.set_num_threads(threads)
+
+    def mlp(inp, out, width=512, layers=6):
+        mods = []
+        for i in range(layers):
+            mods += [nn.Linear(inp if i == 0 else width, width), nn.ReLU()]
+        return nn.Sequential(*mods, nn.Linear(width, out))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = mlp(42 + 1, 512, layers=5)  # 5 hidden + the 6th Linear(512) then heads, as in jaxhands
+            self.act = nn.ReLU()
+            self.mu = nn.Linear(512, 64)
+            self.logvar = nn.Linear(512, 64)
+
+        def forward(self, x):
+            h = self.act(self.body(x))
+            return self.mu(h), self.logvar(h)
+
+    enc, dec = Encoder(), mlp(64, 63)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-4)
+    x = torch.randn(batch_size, 43)
+    y = torch.randn(batch_size, 63)
+
+    def run(n):
+        for _ in range(n):
+            mu, logvar = enc(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            recon = ((dec(z) - y) ** 2).sum(1).mean()
+            kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
+            loss = recon + 1e-4 * kl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    args = parser.parse_args()
+    t_jax = bench(jax_runner(args.batch), args.steps)
+    rate_jax = args.steps * args.batch / t_jax
+    print(f"jaxhands (jax jit)  : {1000 * t_jax / args.steps:7.3f} ms/step  {rate_jax:10.0f} samples/s")
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch not installed (pip install torch==2.13.0 for the comparison)")
+        return
+    t_torch = bench(torch_runner(args.batch, args.threads), args.steps)
+    rate_torch = args.steps * args.batch / t_torch
+    print(f"PyTorch {torch.__version__:11s}: {1000 * t_torch / args.steps:7.3f} ms/step  {rate_torch:10.0f} samples/s "
+          f"({torch.get_num_threads()} threads)")
+    print(f"ratio jax / torch samples/s: {rate_jax / rate_torch:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
