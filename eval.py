@@ -32,7 +32,7 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
     from jaxhands.training import sharding
     from jaxhands.training.checkpoints import Checkpointer
     from jaxhands.training.experiment import build_experiment
-    from jaxhands.training.loop import initial_state
+    from jaxhands.training.loop import initial_state, make_predict_fn, restore_latest
 
     config_path = workdir / "config.json"
     if not config_path.is_file():
@@ -45,17 +45,22 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
         checkpointer = Checkpointer(workdir)
         if checkpointer.latest_step() is None:
             raise FileNotFoundError(f"no checkpoint in {checkpointer.directory}; train first")
-        abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
-        state = checkpointer.restore(abstract, step)
+        if step is None:
+            state = restore_latest(checkpointer, state)
+        else:
+            abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+            state = checkpointer.restore(abstract, step)
         checkpointer.close()
-    predict = jax.jit(experiment.method.predict)
+    predict = make_predict_fn(experiment, mesh)
     preds, gts, vis = [], [], []
     for batch in experiment.eval_batches():
-        valid = batch.pop("valid")
-        out = np.asarray(jax.device_get(predict(state.params, state.model_state, sharding.put_batch(batch, mesh))))
-        preds.append(out[valid])
-        gts.append(batch["keypoints_3d"][valid])
-        vis.append(batch["visible"][valid])
+        global_batch = sharding.put_batch(batch, mesh)
+        out, _ = predict(state.params, state.model_state, global_batch)
+        gathered = sharding.gather({k: global_batch[k] for k in ("valid", "keypoints_3d", "visible")}, mesh)
+        valid = np.asarray(gathered["valid"])
+        preds.append(np.asarray(out)[valid])
+        gts.append(np.asarray(gathered["keypoints_3d"])[valid])
+        vis.append(np.asarray(gathered["visible"])[valid])
     pred, gt, visible = (np.concatenate(a) for a in (preds, gts, vis))
     # EvalUtil convention: visible joints only (synthetic visibility comes from the z-buffer).
     metrics = evaluate_keypoints(pred, gt, visible)

@@ -32,6 +32,8 @@ flags.DEFINE_integer("num_processes", None, "Number of processes of a multi-proc
 flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
 flags.DEFINE_integer("distributed_timeout_s", 300,
                      "Seconds to wait for the other processes before failing (no silent hang).")
+flags.DEFINE_integer("distributed_heartbeat_s", 100,
+                     "Seconds without a heartbeat after which the other processes treat one as dead and abort.")
 flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() with auto-detection (SLURM, MPI, TPU).")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
 FLAGS = flags.FLAGS
@@ -39,12 +41,15 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Our own progress at INFO; library chatter (orbax, tfds) only from WARNING up.
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("jaxhands").setLevel(logging.INFO)
     from jaxhands.training.distributed import maybe_initialize_distributed
 
     maybe_initialize_distributed(
         coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
-        process_id=FLAGS.process_id, auto=FLAGS.distributed, timeout_s=FLAGS.distributed_timeout_s)
+        process_id=FLAGS.process_id, auto=FLAGS.distributed, timeout_s=FLAGS.distributed_timeout_s,
+        heartbeat_timeout_s=FLAGS.distributed_heartbeat_s)
     from jaxhands.training.loop import train
 
     config = FLAGS.config

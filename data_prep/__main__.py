@@ -27,6 +27,11 @@ import time
 # dataset name -> (module, one-line description)
 DATASETS: dict[str, tuple[str, str]] = {
     "synthetic": ("data_prep.synthetic", "synthetic rendered hands from jaxhands.synthetic (no download)"),
+    "rhd": ("data_prep.rhd", "Rendered Hand Pose (RGB + depth + masks; --raw RHD_published_v2)"),
+    "stb": ("data_prep.stb", "Stereo Hand Pose Benchmark, Bumblebee stereo views (--raw STB folder)"),
+    "nyu": ("data_prep.nyu", "NYU hand pose, depth, 14 evaluated joints (--raw nyu_hand_dataset_v2/dataset)"),
+    "icvl": ("data_prep.icvl", "ICVL hand posture, depth (--raw folder with Training/ and Testing/)"),
+    "msra": ("data_prep.msra", "MSRA15 hand gestures, depth, leave-one-subject-out (--raw cvpr15_MSRAHandGestureDB)"),
 }
 
 

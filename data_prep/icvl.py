@@ -23,8 +23,10 @@ originals, as DeepPrior and Crossing Nets ("20k (160k)") use; `all` keeps the co
 Crop: DeepPrior's metric cube (`--cube-mm`, default 250 as DeepPrior) centred on the
 palm (joint 0, DeepPrior's crop joint); depths outside the cube are dropped, mask =
 depth inside the cube, points from the kept depths; no RGB (image zeros, has_rgb
-False). The hand has right-hand geometry in the images (measured on the published test
-labels), so hand_side is 1 (right) by default.
+False). Hand side: 0 (left): `hand_side` is the geometry of the labelled hand (what
+jaxhands.geometry.frames.canonical_frame and the flip augmentation assume), and the
+published test labels have a left hand's (tests/data_prep/test_convert_icvl.py;
+DeepPrior's importer also tags ICVL frames 'left'). `--hand-side` overrides it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ import pathlib
 import numpy as np
 
 from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
-                                             add_common_arguments, add_cube_arguments, build_converted_dataset,
-                                             build_cube_example, common_options, depth_benchmark_intrinsics,
-                                             frame_rng, read_png, require_paths, uvd_labels_to_xyz)
+                                             add_common_arguments, add_cube_arguments, add_hand_side_argument,
+                                             build_converted_dataset, build_cube_example, common_options,
+                                             depth_benchmark_intrinsics, frame_rng, read_png, require_paths,
+                                             uvd_labels_to_xyz)
 from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
@@ -49,7 +52,7 @@ NUM_JOINTS = 16
 CENTRE_JOINT = 0  # palm
 IMAGE_HW = (240, 320)
 NO_DEPTH_CODE = 32001  # ICVL's "no measurement" value
-DEFAULT_HAND_SIDE = "right"
+DEFAULT_HAND_SIDE = "left"
 _ROTATED_FOLDER_MAX_CHARS = 6
 
 
@@ -150,6 +153,8 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
     if cube_mm <= 0:
         raise ValueError(f"cube_mm must be positive, got {cube_mm}")
     layout = get_layout("icvl16")
+    if hand_side not in ("left", "right"):
+        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
     side = LEFT if hand_side == "left" else RIGHT
     return ConversionSpec(
         name=NAME,
@@ -169,7 +174,8 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    add_cube_arguments(parser, default_hand_side=DEFAULT_HAND_SIDE)
+    add_cube_arguments(parser)
+    add_hand_side_argument(parser, default=DEFAULT_HAND_SIDE)
     parser.add_argument("--train-frames", choices=("original", "all"), default="original",
                         help="original: the ~22k unrotated training frames (default); all: with rotated copies")
 

@@ -22,8 +22,9 @@ Crop: DeepPrior's metric cube (`--cube-mm`, default 250; DeepPrior used 200 for
 P0-P2, 180 for P3-P5, 170, 160, 150 for P6-P8) centred on the middle-finger MCP
 (joint 5, DeepPrior's crop joint); depths outside the cube are dropped, mask = depth
 inside the cube, points from the kept depths; no RGB (image zeros, has_rgb False).
-MSRA films right hands (DeepPrior's importer, Sun et al.); this could not be checked
-on data here, `--hand-side` overrides it.
+Hand side: 1 (right), as Sun et al. and DeepPrior's importer say; unlike NYU and ICVL
+this could not be checked on labels here (no MSRA file is shared); `--hand-side`
+overrides it.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ import pathlib
 import numpy as np
 
 from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
-                                             add_common_arguments, add_cube_arguments, build_converted_dataset,
-                                             build_cube_example, common_options, depth_benchmark_intrinsics,
-                                             frame_rng, require_paths)
+                                             add_common_arguments, add_cube_arguments, add_hand_side_argument,
+                                             build_converted_dataset, build_cube_example, common_options,
+                                             depth_benchmark_intrinsics, frame_rng, require_paths)
 from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
@@ -152,6 +153,8 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, test_subje
     if cube_mm <= 0:
         raise ValueError(f"cube_mm must be positive, got {cube_mm}")
     layout = get_layout("msra21")
+    if hand_side not in ("left", "right"):
+        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
     side = LEFT if hand_side == "left" else RIGHT
     return ConversionSpec(
         name=NAME,
@@ -171,7 +174,8 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, test_subje
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    add_cube_arguments(parser, default_hand_side=DEFAULT_HAND_SIDE)
+    add_cube_arguments(parser)
+    add_hand_side_argument(parser, default=DEFAULT_HAND_SIDE)
     parser.add_argument("--test-subject", type=int, choices=range(len(SUBJECTS)), default=0,
                         help="leave-one-subject-out: subject P<K> (0..8) is the test split (default 0)")
 

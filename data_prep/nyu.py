@@ -21,10 +21,10 @@ depths outside the cube are dropped, mask = depth inside the cube, points from t
 kept depths. No RGB is stored (image zeros, metadata has_rgb False). The canonical
 layout gets 11 of the 14 joints (the palm points have no canonical counterpart).
 
-Hand side: NYU films the actor's right hand, but in the images as stored the hand has
-left-hand geometry (measured on the published test labels: the thumb and the finger
-flexion lie on the side of a left hand, like STB's; tests/data_prep/test_convert_nyu.py),
-so `hand_side` is 0 (left) by default, consistent with the stored depth and 3D.
+Hand side: 1 (right). `hand_side` is the geometry of the labelled hand (what
+jaxhands.geometry.frames.canonical_frame and the flip augmentation assume); on the
+published test labels NYU's is a right hand's (tests/data_prep/test_convert_nyu.py),
+as the dataset says. `--hand-side` overrides it.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ import pathlib
 import numpy as np
 
 from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
-                                             add_common_arguments, add_cube_arguments, build_converted_dataset,
-                                             build_cube_example, common_options, depth_benchmark_intrinsics,
-                                             frame_rng, load_mat, read_png, require_paths, uvd_labels_to_xyz)
+                                             add_common_arguments, add_cube_arguments, add_hand_side_argument,
+                                             build_converted_dataset, build_cube_example, common_options,
+                                             depth_benchmark_intrinsics, frame_rng, load_mat, read_png, require_paths,
+                                             uvd_labels_to_xyz)
 from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
@@ -49,7 +50,7 @@ SPLIT_FOLDERS = {"train": "train", "test": "test"}
 EVALUATED_JOINTS = (0, 3, 6, 9, 12, 15, 18, 21, 24, 25, 27, 30, 31, 32)
 CENTRE_JOINT = 13  # palm centre (PALM_3) in the 14-joint order
 IMAGE_HW = (480, 640)
-DEFAULT_HAND_SIDE = "left"
+DEFAULT_HAND_SIDE = "right"
 
 
 def decode_depth(encoded: np.ndarray) -> np.ndarray:
@@ -116,6 +117,8 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
     if cube_mm <= 0:
         raise ValueError(f"cube_mm must be positive, got {cube_mm}")
     layout = get_layout("nyu14")
+    if hand_side not in ("left", "right"):
+        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
     side = LEFT if hand_side == "left" else RIGHT
     return ConversionSpec(
         name=NAME,
@@ -145,7 +148,8 @@ def _kinect_list(text: str) -> tuple[int, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    add_cube_arguments(parser, default_hand_side=DEFAULT_HAND_SIDE)
+    add_cube_arguments(parser)
+    add_hand_side_argument(parser, default=DEFAULT_HAND_SIDE)
     parser.add_argument("--kinects", type=_kinect_list, default=(1,),
                         help="comma-separated kinect views to convert (default 1, the frontal view)")
 

@@ -25,8 +25,15 @@ do). The raw palm is always kept in keypoints_3d_raw.
 Crops as for RHD (hand3d: square around the middle MCP holding every keypoint; STB
 labels no occlusion, so every keypoint counts as visible unless it leaves the crop).
 The stereo images have no depth and no mask: depth, mask and points are zeros
-(metadata has_depth False, mask_source "none"; has_points False). STB films one
-subject's left hand.
+(metadata has_depth False, mask_source "none"; has_points False).
+
+Hand side: the papers say STB films one subject's LEFT hand (hand3d tags it left),
+but its labels, and so the images they project onto, have a RIGHT hand's geometry
+(finger flexion and thumb on the side of a right hand, checked on
+../shared/data/stb; tests/data_prep/test_convert_stb.py). `hand_side` is the geometry
+of the depicted hand (what jaxhands.geometry.frames.canonical_frame and the flip
+augmentation assume), so it is 1 (right) by default; `--hand-side left` stores the
+papers' label instead.
 """
 
 from __future__ import annotations
@@ -39,10 +46,11 @@ import pathlib
 import numpy as np
 
 from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
-                                             add_common_arguments, build_converted_dataset, build_example,
-                                             common_options, frame_rng, load_mat, read_png, require_paths)
+                                             add_common_arguments, add_hand_side_argument, build_converted_dataset,
+                                             build_example, common_options, frame_rng, load_mat, read_png,
+                                             require_paths)
 from jaxhands.data.cropping import rgb_crop_box
-from jaxhands.data.schema import LEFT
+from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.camera import intrinsics_matrix, project
 from jaxhands.geometry.layouts import get_layout, stb_palm_to_wrist, to_canonical
 
@@ -56,6 +64,7 @@ TEST_SEQUENCES = ("B1Counting", "B1Random")
 TRAIN_SEQUENCES = tuple(f"B{b}{kind}" for b in range(2, 7) for kind in ("Counting", "Random"))
 VIEWS = ("left", "right")
 PALM_TO_WRIST = ("ring_mcp", "middle_mcp", "none")
+DEFAULT_HAND_SIDE = "right"
 _RAW_MIDDLE_MCP = get_layout("stb").joint_index["middle_mcp"]
 
 
@@ -122,7 +131,7 @@ def list_frames(raw: pathlib.Path, views: tuple[str, ...]) -> dict[str, list[STB
     return splits
 
 
-def convert_frame(frame: STBFrame, options: ConversionOptions, palm_to_wrist: str):
+def convert_frame(frame: STBFrame, options: ConversionOptions, palm_to_wrist: str, hand_side: int):
     name = f"{frame.sequence}/BB_{frame.view}_{frame.index}.png"
     image = read_png(pathlib.Path(frame.image_root) / name, channels=3, dtype=np.uint8, shape=IMAGE_HW)
     raw_m = frame.joints_mm / 1000.0 + view_offset(frame.view)
@@ -133,32 +142,36 @@ def convert_frame(frame: STBFrame, options: ConversionOptions, palm_to_wrist: st
     box = rgb_crop_box(uv, np.ones(len(uv), bool), uv[_RAW_MIDDLE_MCP], (IMAGE_HW[1], IMAGE_HW[0]))
     return build_example(
         keypoints_3d=canonical, keypoints_defined=defined, keypoints_3d_raw=raw_m, full_intrinsics=intrinsics,
-        box=box, options=options, hand_side=LEFT, sequence=f"{frame.sequence}/BB_{frame.view}",
+        box=box, options=options, hand_side=hand_side, sequence=f"{frame.sequence}/BB_{frame.view}",
         frame=frame.index, source=name, rng=frame_rng(options, name), image=image)
 
 
 def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, palm_to_wrist: str = "ring_mcp",
-                    views: tuple[str, ...] = VIEWS) -> ConversionSpec:
+                    views: tuple[str, ...] = VIEWS, hand_side: str = DEFAULT_HAND_SIDE) -> ConversionSpec:
     """Checks the raw folder and describes the conversion (see module doc)."""
     if palm_to_wrist not in PALM_TO_WRIST:
         raise ValueError(f"palm_to_wrist must be one of {PALM_TO_WRIST}, got {palm_to_wrist!r}")
     views = tuple(views)
     if not views or any(v not in VIEWS for v in views) or len(set(views)) != len(views):
         raise ValueError(f"views must be distinct names from {VIEWS}, got {views}")
+    if hand_side not in ("left", "right"):
+        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
     layout = get_layout("stb")
     slot0 = ("palm centre (STB's own joint)" if palm_to_wrist == "none" else
              f"wrist = {palm_to_wrist} + 2 (palm - {palm_to_wrist}) (jaxhands.geometry.stb_palm_to_wrist)")
     return ConversionSpec(
         name=NAME,
         config_name=f"views_{'_'.join(views)}_slot0_{palm_to_wrist if palm_to_wrist != 'none' else 'palm'}_"
-                    f"{options.config_suffix()}",
+                    f"{hand_side}_{options.config_suffix()}",
         description=f"Stereo Hand Pose Benchmark (STB), Bumblebee views {', '.join(views)}, hand3d crops.",
         options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints,
         splits=list_frames(raw, views),
-        convert=functools.partial(convert_frame, options=options, palm_to_wrist=palm_to_wrist),
+        convert=functools.partial(convert_frame, options=options, palm_to_wrist=palm_to_wrist,
+                                  hand_side=LEFT if hand_side == "left" else RIGHT),
         metadata=dict(
             has_rgb=True, has_depth=False, mask_source="none", full_image_size=[IMAGE_HW[1], IMAGE_HW[0]],
-            views=list(views), slot0=slot0, hand="left (one subject)",
+            views=list(views), slot0=slot0,
+            hand_side=f"{hand_side} (geometry of the labels; the papers call STB's hand left)",
             crop="hand3d: square centred on the middle MCP holding all keypoints, side clamped to [50, 500] px",
             visible="no occlusion labels: every defined joint inside the crop",
             raw_joint_names=list(layout.joint_names)))
@@ -166,6 +179,7 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, palm_to_wr
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
+    add_hand_side_argument(parser, default=DEFAULT_HAND_SIDE)
     parser.add_argument("--palm-to-wrist", choices=PALM_TO_WRIST, default="ring_mcp",
                         help="canonical slot 0: wrist extrapolated from the palm through this MCP "
                              "(ring_mcp: hand3d / Yang et al.), or none: keep STB's palm centre")
@@ -178,5 +192,6 @@ def prepare(args: argparse.Namespace):
 
     tfds.disable_progress_bar()  # the converter shows its own per-split bar
     views = VIEWS if args.views == "both" else (args.views,)
-    spec = conversion_spec(args.raw, common_options(args), palm_to_wrist=args.palm_to_wrist, views=views)
+    spec = conversion_spec(args.raw, common_options(args), palm_to_wrist=args.palm_to_wrist, views=views,
+                           hand_side=args.hand_side)
     return build_converted_dataset(spec, args.out, overwrite=args.overwrite, workers=args.workers)

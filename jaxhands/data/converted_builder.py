@@ -92,6 +92,10 @@ def read_png(path: pathlib.Path, *, channels: int | None, dtype, shape: tuple[in
         raise RawDatasetError(f"{path}: cannot read the PNG ({error})") from error
     if channels == 3 and array.ndim == 3 and array.shape[2] == 4:
         array = array[..., :3]
+    # Some Pillow versions open 16-bit grey PNGs as 32-bit "I" images.
+    widened = np.dtype(dtype) == np.uint16 and array.dtype == np.int32
+    if widened and array.size and 0 <= array.min() <= array.max() < 2**16:
+        array = array.astype(np.uint16)
     expected_ndim = 2 if channels is None else 3
     if array.ndim != expected_ndim or (channels is not None and array.shape[2] != channels):
         wanted = "[H, W]" if channels is None else f"[H, W, {channels}]"
@@ -122,7 +126,7 @@ def load_mat(path: pathlib.Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
         raise RawDatasetError(f"{path}: cannot read the .mat file ({error})") from error
     missing = [k for k in keys if k not in contents]
     if missing:
-        present = sorted(k for k in contents if not k.startswith("__"))
+        present = sorted(name for name, _, _ in scipy.io.whosmat(path))
         raise RawDatasetError(f"{path}: missing variable(s) {missing}; it holds {present}")
     return {k: np.asarray(contents[k]) for k in keys}
 
@@ -449,11 +453,16 @@ def common_options(args) -> ConversionOptions:
     return ConversionOptions(image_size=args.image_size, num_points=args.num_points, seed=args.seed)
 
 
-def add_cube_arguments(parser, *, default_hand_side: str) -> None:
-    """--cube-mm and --hand-side of the depth benchmarks (NYU, ICVL, MSRA)."""
+def add_cube_arguments(parser) -> None:
+    """--cube-mm of the depth benchmarks (NYU, ICVL, MSRA)."""
     from data_prep.arguments import positive_int
 
     parser.add_argument("--cube-mm", type=positive_int, default=250,
                         help="side of the metric crop cube around the hand centre, mm (default 250)")
-    parser.add_argument("--hand-side", choices=("left", "right"), default=default_hand_side,
-                        help=f"hand_side stored for every sample (default {default_hand_side}; see docs/datasets.md)")
+
+
+def add_hand_side_argument(parser, *, default: str) -> None:
+    """--hand-side of the datasets filmed with one hand (STB, NYU, ICVL, MSRA)."""
+    parser.add_argument("--hand-side", choices=("left", "right"), default=default,
+                        help=f"hand_side stored for every sample (default {default}: the geometry of the "
+                             "labelled hand, see docs/datasets.md)")

@@ -18,7 +18,9 @@ Two ways to choose a box, as the papers do:
 - `rgb_crop_box` (hand3d, Zimmermann & Brox 2017): a square centred on a reference
   joint (the middle-finger MCP), just large enough to hold every visible keypoint
   (side = 2 * the largest distance from the centre to a visible keypoint, clipped
-  to the image), clamped to [50, 500] pixels;
+  to the image), clamped to [50, 500] pixels (hand3d's reader also never shrinks the
+  image, so at its 256-pixel output it cuts larger boxes to 256 pixels; here the
+  whole box is kept and resampled to the requested size);
 - `cube_crop_box` (DeepPrior, Crossing Nets): the projection of a metric cube of
   side `cube_size` centred on a 3D hand centre, |fx| cube / z wide and |fy| cube / z
   high at the centre's depth z. `clip_depth_to_cube` then keeps only depths inside

@@ -13,10 +13,12 @@ The training stream is a pure function of (seed, step):
   Generator seeded by (seed, g), so it does not depend on the process layout,
   the number of workers or where the run was resumed.
 
-A resumed run therefore only needs `start_step`. Batches are dicts of the schema
-fields stacked on a leading [B/P] axis (image stays uint8; models normalise), plus
-`valid` (bool [B/P], all True in training) and `record_index` (int32 [B/P], the
-record's index in the split; -1 for eval padding).
+A resumed run therefore only needs `start_step`. Batches are dicts of the records'
+numeric fields (schema fields with the schema's dtypes, plus a source's extra
+numeric fields; text fields are left out) stacked on a leading [B/P] axis (image
+stays uint8; models normalise), plus `valid` (bool [B/P], all True in training)
+and `record_index` (int32 [B/P], the record's index in the split; -1 for eval
+padding).
 
 Parallelism is grain's: `num_threads` threads per process build records, and
 `num_workers` > 0 moves whole batches to that many worker processes (spawned, each
@@ -65,13 +67,23 @@ def augment_rng(seed: int, position: int) -> np.random.Generator:
     return np.random.default_rng([seed, _AUGMENT_STREAM, position])
 
 
-def _schema_record(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """The schema fields of a decoded record, with the schema's dtypes (TFDS returns
-    Python ints for scalars); other fields (metadata) are not batched."""
-    missing = [name for name in FEATURES if name not in record]
-    if missing:
-        raise KeyError(f"record is missing schema field(s) {missing}; has {sorted(record)}")
-    return {name: np.asarray(record[name], dtype=dtype) for name, (dtype, _) in FEATURES.items()}
+def _batchable_record(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The numeric fields of a decoded record as numpy arrays, schema fields with the
+    schema's dtypes (TFDS returns Python ints for scalars).
+
+    Sources may lack schema fields (skeleton-only sources have no image) and may add
+    their own (converted datasets' metadata); text fields are left out of batches
+    (look them up through `record_index`).
+    """
+    out = {}
+    for name, value in record.items():
+        if name in FEATURES:
+            out[name] = np.asarray(value, dtype=FEATURES[name][0])
+        else:
+            value = np.asarray(value)
+            if value.dtype.kind not in "OSU":
+                out[name] = value
+    return out
 
 
 def resolve_process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
@@ -126,7 +138,7 @@ class _TrainRecord:
         position = step * self._global_batch_size + self._process_index * self._local_batch + column
         epoch, offset = divmod(position, self._num_records)
         record_index = int(self._permutation(epoch)[offset])
-        sample = _schema_record(self._source[record_index])
+        sample = _batchable_record(self._source[record_index])
         if self._augment_config.enabled:
             sample = augment_with_config(sample, self._augment_config, augment_rng(self._seed, position))
         sample["valid"] = np.bool_(True)
@@ -149,7 +161,7 @@ class _EvalRecord:
         step, column = divmod(row, self._local_batch)
         position = step * self._global_batch_size + self._process_index * self._local_batch + column
         valid = position < self._num_records
-        sample = _schema_record(self._source[min(position, self._num_records - 1)])
+        sample = _batchable_record(self._source[min(position, self._num_records - 1)])
         sample["valid"] = np.bool_(valid)
         sample["record_index"] = np.int32(position if valid else -1)
         return sample
@@ -252,7 +264,8 @@ def make_train_iterator(
     num_threads, num_workers, prefetch_batches: grain parallelism (threads per process,
       worker processes computing whole batches, buffered batches per worker/thread pool).
 
-    Each batch is {schema field: [B/P, ...]} plus `valid` and `record_index`. Close the
+    Each batch is {field: [B/P, ...]} for the records' numeric fields, plus `valid` and
+    `record_index`. Close the
     iterator (`.close()` or `with`) to stop worker processes early.
     """
     if len(source) == 0:

@@ -4,7 +4,11 @@
 the canonical layout (wrist extrapolated from STB's palm; see the data's README).
 2D keypoints come from projecting them with STB's Bumblebee intrinsics, as Spurr
 et al. do ("the 2D keypoints are recovered via projecting them with the camera
-intrinsic matrix"). STB films one subject's left hand. Records carry the joint
+intrinsic matrix"). `hand_side` is the hand the geometry shows (the jaxhands
+convention, which the canonical frame and the flip augmentation rely on): in this
+camera frame the STB skeletons have right-hand chirality (checked against
+InterHand2.6M's labelled hands in tests/data_prep), although the papers call STB's
+hand a left hand. Records carry the joint
 fields of the sample schema only (no image/depth/points): skeleton-only methods
 (2D -> 3D lifting) train on them.
 """
@@ -63,6 +67,6 @@ class STBSkeletonSource:
             "keypoints_2d": self.keypoints_2d[index],
             "visible": np.ones(21, np.bool_),
             "intrinsics": self.intrinsics,
-            "hand_side": np.int32(0),
+            "hand_side": np.int32(1),
             "index": np.int64(index),
         }

@@ -9,9 +9,10 @@ sample r and record r of the test split is sample num_train + r.
 
 Every config value is part of the config name and hence of the directory
 `<data_dir>/synthetic_hands/<config name>/<version>`, so datasets of different
-sizes or seeds never collide. Generation runs in a pool of spawned worker
-processes (spawn, not fork: the caller may have initialised JAX's threads), which
-return samples in index order; TFDS encodes and writes them in the main process.
+sizes or seeds never collide. Generation runs in one pool of spawned worker
+processes shared by the splits (spawn, not fork: the caller may have initialised
+JAX's threads), which return samples in index order; TFDS encodes and writes them
+in the main process.
 """
 
 from __future__ import annotations
@@ -124,12 +125,32 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
             raise ValueError(f"workers must be >= 1, got {workers}")
         self._generate_fn = generate_fn
         self._workers = workers
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         kwargs.setdefault("file_format", "array_record")
+        # TFDS refuses a second config object with a registered config's name; the name
+        # encodes every field, so the registered one is the same config.
+        config = next((c for c in self.BUILDER_CONFIGS if c.name == config.name), config)
         super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
 
     # TFDS's default resolves a packaged builder's file through `importlib_resources`,
     # a package TFDS does not declare (and jaxhands does not install); our file is known.
     code_path = epath.Path(__file__)
+
+    def download_and_prepare(self, **kwargs):
+        """TFDS's download_and_prepare; the splits share one generation pool, shut down here."""
+        try:
+            return super().download_and_prepare(**kwargs)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+
+    def _generation_pool(self, workers: int) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the caller may have started JAX's threads.
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     def _info(self) -> tfds.core.DatasetInfo:
         config = self.builder_config
@@ -182,7 +203,7 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split}", unit=" samples")
         try:
             samples = (map(generate, range(start, stop)) if workers == 1
-                       else _generate_in_pool(generate, start, stop, workers))
+                       else _generate_in_pool(self._generation_pool(workers), generate, start, stop, workers))
             for index, example in zip(range(start, stop), samples):
                 yield index, example
                 progress.update()
@@ -194,8 +215,9 @@ def _generate_chunk(generate: Callable[[int], dict], indices: range) -> list[dic
     return [generate(index) for index in indices]
 
 
-def _generate_in_pool(generate: Callable[[int], dict], start: int, stop: int, workers: int):
-    """generate(i) for i in [start, stop), in order, computed by `workers` spawned processes.
+def _generate_in_pool(pool: concurrent.futures.Executor, generate: Callable[[int], dict], start: int, stop: int,
+                      workers: int):
+    """generate(i) for i in [start, stop), in order, computed by the pool's processes.
 
     At most 2 chunks per worker are in flight, so memory stays bounded when the
     writer is slower than the workers. A worker that dies (e.g. a script without an
@@ -204,14 +226,13 @@ def _generate_in_pool(generate: Callable[[int], dict], start: int, stop: int, wo
     """
     chunk = max(1, min(16, (stop - start) // (8 * workers)))
     chunks = iter(range(first, min(first + chunk, stop)) for first in range(start, stop, chunk))
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = collections.deque(pool.submit(_generate_chunk, generate, c)
-                                    for c in itertools.islice(chunks, 2 * workers))
-        while pending:
-            examples = pending.popleft().result()
-            for c in itertools.islice(chunks, 1):
-                pending.append(pool.submit(_generate_chunk, generate, c))
-            yield from examples
+    pending = collections.deque(pool.submit(_generate_chunk, generate, c)
+                                for c in itertools.islice(chunks, 2 * workers))
+    while pending:
+        examples = pending.popleft().result()
+        for c in itertools.islice(chunks, 1):
+            pending.append(pool.submit(_generate_chunk, generate, c))
+        yield from examples
 
 
 def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 128, num_points: int = 256,

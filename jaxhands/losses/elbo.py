@@ -28,10 +28,21 @@ def _check_pair(mu, logvar, name: str) -> None:
         raise ValueError(f"{name}: mu {jnp.shape(mu)} and logvar {jnp.shape(logvar)} must have the same shape")
 
 
-def reparameterize(rng: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Array:
-    """z = mu + sigma * eps, eps ~ N(0, I): a differentiable sample of N(mu, sigma^2)."""
+def reparameterize(rng: jax.Array, mu: jax.Array, logvar: jax.Array, *, sample_ids=None) -> jax.Array:
+    """z = mu + sigma * eps, eps ~ N(0, I): a differentiable sample of N(mu, sigma^2).
+
+    With `sample_ids` ([batch] ints, e.g. the records' indices), sample i draws its
+    noise from fold_in(rng, sample_ids[i]): the draw then depends on which samples are
+    in the batch, not on how the batch is split over devices or processes, so data-
+    parallel runs (jit over a mesh, pmap, several hosts) see identical noise.
+    """
     _check_pair(mu, logvar, "reparameterize")
-    eps = jax.random.normal(rng, jnp.shape(mu), dtype=jnp.result_type(mu))
+    if sample_ids is None:
+        eps = jax.random.normal(rng, jnp.shape(mu), dtype=jnp.result_type(mu))
+    else:
+        shape = jnp.shape(mu)[1:]
+        eps = jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(rng, i), shape, dtype=jnp.result_type(mu)))(
+            jnp.asarray(sample_ids).reshape(-1))
     return mu + jnp.exp(0.5 * logvar) * eps
 
 

@@ -36,7 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhands.losses.point_cloud import BatchReduction, PointReduction, check_cloud, reduce_batch, safe_norm
+from jaxhands.losses.point_cloud import (BatchReduction, PointReduction, check_cloud, reduce_batch, safe_norm,
+                                        squared_distances)
 
 
 class AuctionResult(NamedTuple):
@@ -75,10 +76,14 @@ class _AuctionState(NamedTuple):
 def pairwise_cost(x, y, squared: bool) -> jax.Array:
     """[..., N, 3] x [..., M, 3] -> [..., N, M] Euclidean (or squared) distances.
 
-    Differences are formed directly (not |a|^2 + |b|^2 - 2ab) to keep small distances
-    exact in float32.
+    Not differentiable at coincident points (gradient 0 there, see `safe_norm`); the
+    auction only reads it through stop_gradient.
     """
-    return safe_norm(x[..., :, None, :] - y[..., None, :, :], squared)
+    d2 = squared_distances(x, y)
+    if squared:
+        return d2
+    positive = d2 > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, d2, 1.0)), 0.0)
 
 
 _GROUP = 16  # columns per group in `_two_smallest`
@@ -121,6 +126,17 @@ def _pick_rows(assign, checked, num: int):
     return flat // n, flat % n, level > 0
 
 
+def _pick_row_per_pair(assign, checked):
+    """One row per pair (the first unassigned row, else the first unchecked one): a plain
+    float max over [B, N], much cheaper than top_k over the whole batch on CPU."""
+    batch, n = assign.shape
+    index = jnp.arange(n, dtype=jnp.float32)
+    key = jnp.where(assign == n, 2.0 * n - index, jnp.where(checked, -1.0, n - index))
+    best = jnp.max(key, axis=1)
+    row = jnp.where(best > n, 2.0 * n - best, n - best).astype(jnp.int32)
+    return jnp.arange(batch), jnp.minimum(row, n - 1), best > 0
+
+
 def _contest_winners(bidding, target, offer, num_targets: int):
     """[K] bool: each target goes to its highest offer (lowest slot on ties)."""
     slot = jnp.arange(target.shape[0], dtype=jnp.int32)
@@ -133,7 +149,8 @@ def _contest_winners(bidding, target, offer, num_targets: int):
 
 
 def _auction_round(cost, eps_end, eps_factor, num_rows, state: _AuctionState) -> _AuctionState:
-    """One Jacobi round on up to `num_rows` rows pooled from all pairs.
+    """One Jacobi round on up to `num_rows` rows pooled from all pairs (num_rows=None: one
+    row per pair, the cheap round for the long one-row bidding chains).
 
     A picked row computes its reduced costs cost[b, i] + prices[b]. A row still assigned
     but unchecked this phase keeps its column if it is within eps of its best
@@ -145,7 +162,10 @@ def _auction_round(cost, eps_end, eps_factor, num_rows, state: _AuctionState) ->
     """
     assign, owner, prices, checked, eps, done, rounds, iteration = state
     batch, n = assign.shape
-    pair, row, active = _pick_rows(assign, checked, num_rows)
+    if num_rows is None:
+        pair, row, active = _pick_row_per_pair(assign, checked)
+    else:
+        pair, row, active = _pick_rows(assign, checked, num_rows)
     reduced = cost[pair, row] + prices[pair]
     best, best_col, second = _two_smallest(reduced)
     current = assign[pair, row]
@@ -155,7 +175,7 @@ def _auction_round(cost, eps_end, eps_factor, num_rows, state: _AuctionState) ->
     bidding = active & ~keeps
     owner = owner.at[pair, jnp.where(bidding, current, n)].set(n, mode="drop")
     offer = prices[pair, best_col] + (second - best) + eps[pair]
-    wins = _contest_winners(bidding, pair * n + best_col, offer, batch * n)
+    wins = bidding if num_rows is None else _contest_winners(bidding, pair * n + best_col, offer, batch * n)
     evicted = jnp.where(wins, owner[pair, best_col], n)
     won_col = jnp.where(wins, best_col, n)
     assign = assign.at[pair, jnp.where(bidding, row, n)].set(n, mode="drop")
@@ -194,38 +214,43 @@ def _complete_greedily(cost, prices, assign, owner, num_rows):
     return jax.lax.while_loop(lambda c: jnp.any(c[0] == n), round_, (assign, owner))[0]
 
 
-def auction_assignment(cost, *, rel_tol: float = 0.01, eps_factor: float = 6.0, max_rounds: int = 4000,
-                       num_rows: int | None = None) -> AuctionResult:
+def auction_assignment(cost, *, rel_tol: float = 0.05, eps_factor: float = 6.0, max_rounds: int | None = None,
+                       num_rows: int = 1024) -> AuctionResult:
     """Approximately minimal-cost permutations of a batch of cost matrices [batch, N, N].
 
     Forward auction (Bertsekas; rows bid for columns, benefit = -cost) with epsilon
-    scaling, per pair: eps starts at max(cost) / eps_factor and shrinks by eps_factor
-    whenever all rows are assigned and satisfy eps-complementary slackness, down to
-    eps_end = rel_tol * L, where L (the larger of the mean row minimum and mean column
-    minimum of the pair's costs) is a lower bound on the optimal mean cost per row. A
-    converged pair's matched mean cost is therefore within rel_tol of the optimum; the
-    observed error is typically 10-50x smaller.
+    scaling, run per pair: eps starts at L, the larger of the mean row minimum and the
+    mean column minimum of the pair's costs (a lower bound on the optimal mean cost per
+    row), and shrinks by `eps_factor` each time all rows are assigned and satisfy
+    eps-complementary slackness, down to eps_end = rel_tol * L. A converged pair's matched
+    total is within N * eps_end of the optimum, i.e. its mean cost is within `rel_tol`
+    of the optimal mean; the measured error is 20-50x smaller (benchmarks/
+    point_cloud_losses.py: ~0.1 % on independent uniform clouds, ~0 on near ones).
 
-    Every round the unassigned rows (then the rows to re-check after an eps decrease) of
-    all pairs share `num_bidders` slots (default 8 per pair, at least 64), so pairs with
-    long bidding chains do not hold the others back. At most `max_rounds` rounds run (a
-    static bound; jit-able on any backend); rows still unassigned then are matched
-    greedily to free columns, so the result is always a permutation (`num_completed`
-    counts them, `converged` says where the bound holds). Not differentiable: use it on
-    stop-gradient costs and differentiate the matched cost.
+    Each round processes the pending rows (unassigned ones first, then rows to re-check
+    after an eps decrease) of all pairs together: one row per pair when no pair has more
+    than one, else up to `num_rows` rows pooled over the batch, in blocks of 4x growing
+    size, so a pair in a long one-row bidding chain does not pay for a wide block. At most
+    `max_rounds` rounds run (default 10 * N; a static bound, so it jits on any backend);
+    rows still unassigned then are matched greedily to free columns, so the result is
+    always a permutation (`num_completed` counts them; `converged` marks the pairs where
+    the bound holds). Not differentiable: use it on stop-gradient costs and
+    differentiate the matched cost. Natively batched: under an extra `vmap` its loops
+    run in lockstep (correct, slower).
     """
     cost = jnp.asarray(cost)
     if cost.ndim != 3 or cost.shape[1] != cost.shape[2]:
         raise ValueError(f"auction_assignment: expected square cost matrices [batch, N, N], got {cost.shape}")
-    if not (0 < rel_tol < 1) or not eps_factor > 1 or max_rounds < 1:
-        raise ValueError("auction_assignment: need 0 < rel_tol < 1, eps_factor > 1 and max_rounds >= 1, got "
-                         f"rel_tol={rel_tol}, eps_factor={eps_factor}, max_rounds={max_rounds}")
     batch, n = cost.shape[:2]
+    max_rounds = 10 * n if max_rounds is None else max_rounds
+    if not (0 < rel_tol < 1) or not eps_factor > 1 or max_rounds < 1 or num_rows < 1:
+        raise ValueError("auction_assignment: need 0 < rel_tol < 1, eps_factor > 1, max_rounds >= 1 and num_rows >= 1, got "
+                         f"rel_tol={rel_tol}, eps_factor={eps_factor}, max_rounds={max_rounds}, num_rows={num_rows}")
     if n == 1:
         zeros = jnp.zeros((batch,), jnp.int32)
         return AuctionResult(jnp.zeros((batch, 1), jnp.int32), jnp.zeros((batch, 1), cost.dtype),
                              jnp.zeros((batch,), cost.dtype), jnp.ones((batch,), bool), zeros, zeros)
-    num_rows = min(batch * n, num_rows or 1024)
+    num_rows = min(batch * n, num_rows)
     lower_bound = jnp.maximum(jnp.mean(jnp.min(cost, axis=2), axis=1), jnp.mean(jnp.min(cost, axis=1), axis=1))
     # Floors keep eps positive (rounds finite) and above float32 resolution of the prices
     # when the optimum is (nearly) 0, e.g. for a permuted copy.
@@ -238,19 +263,132 @@ def auction_assignment(cost, *, rel_tol: float = 0.01, eps_factor: float = 6.0, 
     state = _AuctionState(none, none, jnp.zeros((batch, padded_cost.shape[-1]), cost.dtype), jnp.zeros((batch, n), bool),
                           jnp.maximum(eps_0, eps_end), jnp.zeros((batch,), bool), jnp.zeros((batch,), jnp.int32),
                           jnp.zeros((), jnp.int32))
-    # Row blocks from 8 to num_rows: each round uses the smallest that holds all pending
-    # rows, so the long one-row bidding chains at the end of a phase stay cheap.
+    # Row blocks from one row per pair up to num_rows pooled rows: each round uses the
+    # smallest that holds all pending rows, so the long one-row bidding chains at the end
+    # of a phase stay cheap.
     sizes = [num_rows]
-    while sizes[0] > 8:
-        sizes.insert(0, max(8, sizes[0] // 4))
-    rounds = [functools.partial(_auction_round, padded_cost, eps_end, eps_factor, size) for size in sizes]
+    while sizes[0] > 4 * batch:
+        sizes.insert(0, sizes[0] // 4)
+    rounds = [functools.partial(_auction_round, padded_cost, eps_end, eps_factor, size) for size in [None] + sizes]
 
     def round_(s):
-        pending = jnp.sum((s.assign == n) | ~s.checked)
-        return jax.lax.switch(jnp.searchsorted(jnp.asarray(sizes[:-1]), pending), rounds, s)
+        pending = jnp.sum((s.assign == n) | ~s.checked, axis=1)
+        level = jnp.where(jnp.max(pending) <= 1, 0, 1 + jnp.searchsorted(jnp.asarray(sizes[:-1]), jnp.sum(pending)))
+        return jax.lax.switch(level, rounds, s)
 
     state = jax.lax.while_loop(lambda s: ~jnp.all(s.done) & (s.iteration < max_rounds), round_, state)
     num_completed = jnp.sum(state.assign == n, axis=1).astype(jnp.int32)
     assignment = _complete_greedily(padded_cost, state.prices, state.assign, state.owner, num_rows)
     return AuctionResult(assignment, state.prices[:, :n], state.eps, state.done & (num_completed == 0),
                          state.rounds, num_completed)
+
+
+def _check_equal_clouds(x, y, name: str) -> None:
+    check_cloud(x, f"{name} x")
+    check_cloud(y, f"{name} y")
+    if np.shape(x) != np.shape(y):
+        raise ValueError(f"{name}: the EMD needs equal-size clouds x, y [batch, N, 3], got {np.shape(x)} and "
+                         f"{np.shape(y)}")
+
+
+def _check_reductions(point_reduction, batch_reduction, name: str) -> None:
+    if point_reduction not in ("mean", "sum"):
+        raise ValueError(f"{name} point_reduction: expected 'mean' or 'sum', got {point_reduction!r}")
+    if batch_reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name} batch_reduction: expected 'mean', 'sum' or 'none', got {batch_reduction!r}")
+
+
+def matched_cost(x, y, assignment, *, squared: bool = False, point_reduction: PointReduction = "mean",
+                 batch_reduction: BatchReduction = "mean") -> jax.Array:
+    """Cost of a given bijection: reduction over i of ||x[b, i] - y[b, assignment[b, i]]||.
+
+    x, y: [batch, N, 3]; assignment: [batch, N] int permutations. Differentiable in x and
+    y (not in the integer assignment). Units: metres, or squared metres with squared=True.
+    """
+    _check_equal_clouds(x, y, "matched_cost")
+    _check_reductions(point_reduction, batch_reduction, "matched_cost")
+    if tuple(np.shape(assignment)) != tuple(np.shape(x)[:2]):
+        raise ValueError(f"matched_cost assignment: expected [batch, N] = {list(np.shape(x)[:2])}, "
+                         f"got {tuple(np.shape(assignment))}")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    matched = jnp.take_along_axis(y, jnp.asarray(assignment)[..., None], axis=1)
+    distance = safe_norm(x - matched, squared)
+    per_pair = jnp.mean(distance, axis=1) if point_reduction == "mean" else jnp.sum(distance, axis=1)
+    return reduce_batch(per_pair, batch_reduction)
+
+
+def approx_emd_assignment(x, y, *, squared: bool = False, rel_tol: float = 0.05, eps_factor: float = 6.0,
+                          max_rounds: int | None = None, num_rows: int = 1024) -> AuctionResult:
+    """Auction bijections between clouds x, y [batch, N, 3] (see `auction_assignment`).
+
+    Matches with ||x_i - y_j|| (Eq. 9), or ||x_i - y_j||^2 with squared=True. Inputs are
+    stop-gradient'ed. `.assignment[b, i]` is the point of y[b] matched to x[b, i].
+    """
+    _check_equal_clouds(x, y, "approx_emd")
+    cost = pairwise_cost(jax.lax.stop_gradient(jnp.asarray(x)), jax.lax.stop_gradient(jnp.asarray(y)), squared)
+    return auction_assignment(cost, rel_tol=rel_tol, eps_factor=eps_factor, max_rounds=max_rounds,
+                              num_rows=num_rows)
+
+
+def approx_emd(x, y, *, squared: bool = False, point_reduction: PointReduction = "mean",
+               batch_reduction: BatchReduction = "mean", return_assignment: bool = False, rel_tol: float = 0.05,
+               eps_factor: float = 6.0, max_rounds: int | None = None, num_rows: int = 1024):
+    """Approximate EMD (Yang et al. Eq. 9) between equal-size clouds x, y [batch, N, 3].
+
+    Defaults follow Eq. 9: plain Euclidean distance (metres), mean over the N points,
+    then mean over the batch. The bijection comes from `auction_assignment` (always a
+    permutation; mean cost within `rel_tol` of the optimum when converged, measured
+    ~0.1 % and below); the loss is its matched cost, whose gradient flows through the
+    matched pairs only. Returns the loss, or (loss, assignment [batch, N]) with
+    return_assignment=True.
+    """
+    _check_reductions(point_reduction, batch_reduction, "approx_emd")
+    result = approx_emd_assignment(x, y, squared=squared, rel_tol=rel_tol, eps_factor=eps_factor,
+                                   max_rounds=max_rounds, num_rows=num_rows)
+    loss = matched_cost(x, y, result.assignment, squared=squared, point_reduction=point_reduction,
+                        batch_reduction=batch_reduction)
+    return (loss, result.assignment) if return_assignment else loss
+
+
+def _scipy_assignment(x, y, squared: bool):
+    """Host side of `exact_emd_assignment`: [..., N, 3] x2 -> [..., N] int32, float64 costs."""
+    from scipy.optimize import linear_sum_assignment
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    lead, n = x.shape[:-2], x.shape[-2]
+    xs, ys = x.reshape(-1, n, 3), y.reshape(-1, n, 3)
+    out = np.empty((xs.shape[0], n), np.int32)
+    for b in range(xs.shape[0]):
+        cost = np.sum(np.square(xs[b][:, None, :] - ys[b][None, :, :]), axis=-1)
+        rows, cols = linear_sum_assignment(cost if squared else np.sqrt(cost))
+        out[b, rows] = cols
+    return out.reshape(lead + (n,))
+
+
+def exact_emd_assignment(x, y, *, squared: bool = False) -> jax.Array:
+    """Optimal bijections [batch, N] int32 between clouds x, y [batch, N, 3] by scipy's
+    `linear_sum_assignment` (Jonker-Volgenant) through `jax.pure_callback`.
+
+    Works under jit and vmap (the callback runs on the host CPU, pair by pair); inputs
+    are stop-gradient'ed. The cost is ||x_i - y_j|| (Eq. 9) or its square.
+    """
+    _check_equal_clouds(x, y, "exact_emd")
+    x, y = (jax.lax.stop_gradient(jnp.asarray(a)) for a in (x, y))
+    return jax.pure_callback(functools.partial(_scipy_assignment, squared=squared),
+                             jax.ShapeDtypeStruct(x.shape[:-1], jnp.int32), x, y, vmap_method="broadcast_all")
+
+
+def exact_emd(x, y, *, squared: bool = False, point_reduction: PointReduction = "mean",
+              batch_reduction: BatchReduction = "mean", return_assignment: bool = False):
+    """Exact EMD (Yang et al. Eq. 9) between equal-size clouds x, y [batch, N, 3].
+
+    Same conventions and gradient as `approx_emd` (matched cost of the optimal bijection,
+    gradient through the fixed assignment), with scipy's exact assignment. CPU host
+    round-trip per call: on CPU at N <= 2048 the fastest exact option, and the reference
+    for `approx_emd`.
+    """
+    _check_reductions(point_reduction, batch_reduction, "exact_emd")
+    assignment = exact_emd_assignment(x, y, squared=squared)
+    loss = matched_cost(x, y, assignment, squared=squared, point_reduction=point_reduction,
+                        batch_reduction=batch_reduction)
+    return (loss, assignment) if return_assignment else loss

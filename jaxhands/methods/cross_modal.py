@@ -85,6 +85,9 @@ class CrossModalVAE:
         self.encoders = {m: get_modality(m).make_encoder(config) for m in encoder_modalities}
         self.decoders = {m: get_modality(m).make_decoder(config) for m in decoder_modalities}
         self.groups = tuple([f"enc_{m}" for m in encoder_modalities] + [f"dec_{m}" for m in decoder_modalities])
+        # The batch fields the modalities read (jaxhands.training.experiment sends these to the device).
+        self.batch_fields = tuple(dict.fromkeys(
+            f for m in encoder_modalities + decoder_modalities for f in get_modality(m).fields))
         self.predict_from = config.get("predict_from", None) or self.pairs[0][0]
         if self.predict_from not in self.encoders:
             raise ValueError(f"config.predict_from={self.predict_from!r} has no encoder; encoders: {encoder_modalities}")
@@ -147,7 +150,7 @@ class CrossModalVAE:
             for n, (i, t) in enumerate(pairs):
                 (mu, logvar), enc_state = self.encode(params, new_state, i, batch, train=True)
                 new_state[f"enc_{i}"] = enc_state
-                z = reparameterize(jax.random.fold_in(rng, n), mu, logvar)
+                z = reparameterize(jax.random.fold_in(rng, n), mu, logvar, sample_ids=batch.get("record_index"))
                 x_hat, dec_state = self.decode(params, new_state, t, z, train=True)
                 new_state[f"dec_{t}"] = dec_state
                 mask = self._sample_mask(batch, i, t)

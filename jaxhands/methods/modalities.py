@@ -102,6 +102,8 @@ class Modality:
 
     `needs_label`: the tensor comes from annotations (2D/3D joints), so samples whose
     labels are withheld (semi-supervised training) are masked out of its terms.
+    `fields`: the batch fields `data` reads (the experiment sends only these, plus the
+    label fields, to the device).
     """
 
     name: str
@@ -110,6 +112,7 @@ class Modality:
     make_decoder: Callable[[ml_collections.ConfigDict], object]
     reconstruction_loss: Callable[..., jax.Array] = squared_error
     needs_label: bool = True
+    fields: tuple[str, ...] = ()
 
 
 _MODALITIES: dict[str, Modality] = {}
@@ -120,6 +123,10 @@ def register_modality(modality: Modality) -> None:
 
 
 def get_modality(name: str) -> Modality:
+    if name not in _MODALITIES:
+        # The image modalities ("rgb", "depth", "heatmap") live in their own module, which
+        # imports the ResNet and decoders; load it only when one is asked for.
+        import jaxhands.methods.image_modalities  # noqa: F401  (registers on import)
     if name not in _MODALITIES:
         raise ValueError(f"unknown modality {name!r}; known modalities: {sorted(_MODALITIES)}")
     return _MODALITIES[name]
@@ -137,5 +144,7 @@ def _mlp_decoder(shape):
     return make
 
 
-register_modality(Modality("kp2d", keypoints_2d_input, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2))))
-register_modality(Modality("kp3d", pose_3d_target, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3))))
+register_modality(Modality("kp2d", keypoints_2d_input, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2)),
+                           fields=("keypoints_2d", "intrinsics")))
+register_modality(Modality("kp3d", pose_3d_target, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3)),
+                           fields=("keypoints_3d",)))

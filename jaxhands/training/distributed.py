@@ -9,6 +9,7 @@ coordinator instead of hanging.
 from __future__ import annotations
 
 import logging
+import sys
 
 import jax
 
@@ -16,7 +17,7 @@ log = logging.getLogger("jaxhands.distributed")
 
 
 def maybe_initialize_distributed(*, coordinator_address=None, num_processes=None, process_id=None,
-                                 auto: bool = False, timeout_s: int = 300) -> bool:
+                                 auto: bool = False, timeout_s: int = 300, heartbeat_timeout_s: int = 100) -> bool:
     explicit = [coordinator_address, num_processes, process_id]
     if any(v is not None for v in explicit):
         if any(v is None for v in explicit):
@@ -29,8 +30,16 @@ def maybe_initialize_distributed(*, coordinator_address=None, num_processes=None
     kwargs = {}
     if coordinator_address is not None:
         kwargs = dict(coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id)
+    # XLA's coordination client aborts the whole process (no Python exception) when the
+    # others do not show up in time, so say beforehand what a deadline error means.
+    print(f"jaxhands: joining {num_processes or '?'} processes at {coordinator_address or 'an auto-detected coordinator'} "
+          f"as process {process_id if process_id is not None else '?'}; if the others do not connect within "
+          f"{timeout_s}s (or one stops responding for {heartbeat_timeout_s}s later) this process aborts with "
+          "DEADLINE_EXCEEDED: check that every process was launched with the same coordinator address.",
+          file=sys.stderr, flush=True)
     try:
-        jax.distributed.initialize(initialization_timeout=timeout_s, **kwargs)
+        jax.distributed.initialize(initialization_timeout=timeout_s, heartbeat_timeout_seconds=heartbeat_timeout_s,
+                                   **kwargs)
     except Exception as e:  # re-raised with the launch parameters: jax's own message omits them
         raise RuntimeError(
             f"jax.distributed.initialize failed (coordinator {coordinator_address or 'auto-detected'}, "

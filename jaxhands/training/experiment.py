@@ -54,10 +54,19 @@ def build_sources(config: ml_collections.ConfigDict):
     if name == "synthetic":
         from jaxhands.data import ensure_synthetic_dataset, load_split
 
-        path = ensure_synthetic_dataset(
-            data_root(config), image_size=config.image_size, num_points=config.num_points,
-            num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
-            seed=config.get("synthetic_seed", 0))
+        def build():
+            return ensure_synthetic_dataset(
+                data_root(config), image_size=config.image_size, num_points=config.num_points,
+                num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
+                seed=config.get("synthetic_seed", 0))
+        if jax.process_count() > 1:
+            # Process 0 builds (on the shared filesystem); the others wait, then read.
+            from jax.experimental import multihost_utils
+
+            if jax.process_index() == 0:
+                build()
+            multihost_utils.sync_global_devices("jaxhands: synthetic dataset ready")
+        path = build()
         return load_split(path, "train"), load_split(path, "test")
     if name == "stb_skeletons":
         root = config.get("data_dir", "") or None
@@ -84,7 +93,7 @@ class Experiment:
             raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "
                            f"{self.config.method!r} needs; it has {sorted(batch)}")
         out = {k: batch[k] for k in self.fields}
-        for extra in ("labelled", "valid"):
+        for extra in ("labelled", "valid", "record_index"):
             if extra in batch:
                 out[extra] = batch[extra]
         return out

@@ -28,11 +28,11 @@ from tqdm.auto import tqdm
 
 from jaxhands.training import sharding
 from jaxhands.training.checkpoints import Checkpointer
+from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, summarize_phase_metrics
 from jaxhands.training.optimizer import make_optimizer
 from jaxhands.training.state import TrainState, count_params, create_train_state
-from jaxhands.training.step import jit_train_step, make_train_step
 
 log = logging.getLogger("jaxhands.train")
 
@@ -51,6 +51,7 @@ class TrainResult:
 
 
 def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mesh) -> TrainState:
+    """The freshly initialised state, replicated over the mesh (same on every process)."""
     example = experiment.example_batch()
     tx = make_optimizer(config)
     rng = jax.random.key(config.seed)
@@ -58,24 +59,33 @@ def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mes
     return sharding.put_replicated(state, mesh)
 
 
-def restore_or_init(experiment: Experiment, config, mesh, checkpointer: Checkpointer) -> TrainState:
-    state = initial_state(experiment, config, mesh)
-    if checkpointer.latest_step() is None:
-        return state
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+def restore_latest(checkpointer: Checkpointer, template: TrainState) -> TrainState:
+    """The latest checkpoint restored into `template`'s structure and shardings."""
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), template)
     return checkpointer.restore(abstract)
 
 
-def quick_eval(experiment: Experiment, predict_fn, state: TrainState, mesh, num_batches: int) -> dict:
-    """Mean/median EPE (mm) on the first `num_batches` test batches (padding excluded)."""
+def make_predict_fn(experiment: Experiment, mesh):
+    """predict(params, model_state, global batch) -> per-sample errors and predictions,
+    replicated so that every process can read all of them."""
+    method = experiment.method
+
+    def predict(params, model_state, batch):
+        pred = method.predict(params, model_state, batch)
+        return pred, jax.numpy.linalg.norm(pred - batch["keypoints_3d"], axis=-1)
+    return jax.jit(predict, out_shardings=sharding.replicated(mesh))
+
+
+def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, num_batches: int) -> dict:
+    """Mean/median EPE (mm) over all joints of the first `num_batches` test batches."""
     errors = []
     for i, batch in enumerate(experiment.eval_batches()):
         if i >= num_batches:
             break
-        valid = batch.pop("valid")
-        pred = np.asarray(jax.device_get(predict_fn(state.params, state.model_state, sharding.put_batch(batch, mesh))))
-        err = np.linalg.norm(pred - batch["keypoints_3d"], axis=-1)[valid] * 1000.0
-        errors.append(err.reshape(-1))
+        global_batch = sharding.put_batch(batch, mesh)
+        _, err = jax.device_get(predict_fn(params, model_state, global_batch))
+        valid = sharding.gather(global_batch["valid"], mesh)
+        errors.append(np.asarray(err)[valid].reshape(-1) * 1000.0)
     if not errors:
         return {}
     errors = np.concatenate(errors)
@@ -92,12 +102,15 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     mesh = sharding.make_mesh()
+    parallel = make_parallel(config.get("parallel", "mesh"), mesh)
     sharding.check_batch_size(config.batch_size, mesh)
     experiment = build_experiment(config)
     checkpointer = Checkpointer(workdir, max_to_keep=config.get("max_checkpoints_to_keep", 3),
                                 save_interval_steps=config.checkpoint_every,
                                 async_save=config.get("async_checkpointing", True))
-    state = restore_or_init(experiment, config, mesh, checkpointer)
+    state = initial_state(experiment, config, mesh)
+    if checkpointer.latest_step() is not None:
+        state = restore_latest(checkpointer, state)
     start_step = int(jax.device_get(state.step))
     writer = MetricsWriter(workdir)
     writer.truncate_after(start_step)
@@ -105,13 +118,14 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
     if start_step:
         log.info("resuming from checkpoint at step %d", start_step)
-    log.info("method %s: %d parameters in groups %s", config.method, count_params(state.params),
-             list(experiment.method.groups))
+    log.info("method %s: %d parameters in groups %s; %s over %d devices, %d processes", config.method,
+             count_params(state.params), list(experiment.method.groups), parallel.name, jax.device_count(),
+             jax.process_count())
 
     tx = make_optimizer(config)
-    state_sharding = jax.tree.map(lambda x: x.sharding, state)
-    step_fn = jit_train_step(make_train_step(experiment.method, tx), state_sharding, sharding.batch_sharding(mesh))
-    predict_fn = jax.jit(experiment.method.predict)
+    state = parallel.place_state(state)
+    step_fn = parallel.compile_step(experiment.method, tx, state)
+    predict_fn = make_predict_fn(experiment, mesh)
 
     num_steps = config.num_train_steps
     end_step = num_steps if stop_after is None else min(num_steps, start_step + stop_after)
@@ -126,9 +140,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     step = start_step
     try:
         for step in range(start_step, end_step):
-            batch = sharding.put_batch(next(batches), mesh)
+            batch = parallel.put_batch(next(batches))
             state, metrics = step_fn(state, batch)
-            history.append(metrics)
+            history.append(parallel.host_metrics(metrics))
             done = step + 1
             must_save = done % config.checkpoint_every == 0 or done == end_step
             # Records fall on log_every boundaries (and the last step) whatever the saves or
@@ -147,17 +161,20 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                 last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
                 last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size
                 if config.get("eval_every", 0) and (done % config.eval_every == 0 or done == num_steps):
-                    last.update(quick_eval(experiment, predict_fn, state, mesh, config.get("eval_num_batches", 4)))
+                    one = parallel.checkpoint_state(state)
+                    last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
+                                           config.get("eval_num_batches", 4)))
                 writer.write(done, last)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
                                  if k in ("loss", "eval/mean_epe_mm") or k.endswith("/recon")}, refresh=False)
                 history, history_start = [], done
                 log_t0, log_step0 = time.time(), done
             if must_save:
-                checkpointer.save(state, force=done == end_step, config_json=json.loads(config.to_json_best_effort()))
+                checkpointer.save(parallel.checkpoint_state(state), force=done == end_step,
+                                  config_json=json.loads(config.to_json_best_effort()))
             bar.update(1)
     finally:
         bar.close()
         checkpointer.close()
-    return TrainResult(state=state, experiment=experiment, last_metrics=last,
+    return TrainResult(state=parallel.checkpoint_state(state), experiment=experiment, last_metrics=last,
                        steps_run=max(0, end_step - start_step), seconds=time.time() - t0)

@@ -43,3 +43,8 @@ def put_batch(local_batch: dict, mesh: Mesh) -> dict:
 
 def put_replicated(tree, mesh: Mesh):
     return jax.device_put(tree, replicated(mesh))
+
+
+def gather(tree, mesh: Mesh):
+    """Fully replicates (all-gathers) global arrays so every process can read them on the host."""
+    return jax.device_get(jax.jit(lambda t: t, out_shardings=replicated(mesh))(tree))

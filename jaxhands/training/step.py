@@ -20,7 +20,7 @@ import optax
 from jaxhands.training.state import TrainState
 
 
-def _phase_update(method, tx, phase, state: TrainState, batch, rng):
+def _phase_update(method, tx, phase, state: TrainState, batch, rng, axis_name=None):
     frozen = {g: p for g, p in state.params.items() if g not in phase.groups}
 
     def loss_fn(trained):
@@ -28,6 +28,10 @@ def _phase_update(method, tx, phase, state: TrainState, batch, rng):
 
     trained = {g: state.params[g] for g in phase.groups}
     (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trained)
+    if axis_name is not None:
+        # pmap: every device saw an equal share of the global batch, so the mean of the
+        # per-device gradients of per-device means is the gradient of the global mean.
+        grads, loss, metrics, model_state = jax.lax.pmean((grads, loss, metrics, model_state), axis_name)
     params, opt_state = dict(state.params), dict(state.opt_state)
     for g in phase.groups:
         updates, opt_state[g] = tx.update(grads[g], state.opt_state[g], state.params[g])
@@ -39,8 +43,14 @@ def _phase_update(method, tx, phase, state: TrainState, batch, rng):
     return new_state, metrics
 
 
-def make_train_step(method, tx: optax.GradientTransformation):
-    """Returns step(state, batch) -> (state, metrics), not yet jitted (see `jit_train_step`)."""
+def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | None = None):
+    """Returns step(state, batch) -> (state, metrics), not yet compiled.
+
+    The same pure function serves both parallel modes: under `jax.jit` with sharded
+    inputs (axis_name None: XLA inserts the cross-device reductions), and under
+    `jax.pmap(..., axis_name=...)`, where gradients, metrics and batch statistics are
+    averaged over `axis_name` explicitly.
+    """
     phases = method.phases
 
     def step(state: TrainState, batch):
@@ -48,7 +58,7 @@ def make_train_step(method, tx: optax.GradientTransformation):
         branches, shapes = [], []
         for phase in phases:
             def run(state, batch, rng, phase=phase):
-                return _phase_update(method, tx, phase, state, batch, rng)
+                return _phase_update(method, tx, phase, state, batch, rng, axis_name)
             branches.append(run)
             shapes.append(jax.eval_shape(run, state, batch, rng)[1])
 
@@ -75,10 +85,3 @@ def make_train_step(method, tx: optax.GradientTransformation):
     return step
 
 
-def jit_train_step(step_fn, state_sharding=None, batch_sharding=None):
-    """jit with the state donated; shardings (jaxhands.training.sharding) place the
-    state replicated and the batch split over the mesh's data axis."""
-    if state_sharding is None:
-        return jax.jit(step_fn, donate_argnums=0)
-    return jax.jit(step_fn, in_shardings=(state_sharding, batch_sharding),
-                   out_shardings=(state_sharding, None), donate_argnums=0)

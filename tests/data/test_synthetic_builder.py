@@ -126,14 +126,27 @@ def test_overwrite_replaces_a_complete_dataset(tmp_path):
 
 
 def test_parallel_generation_matches_in_process(tmp_path):
-    config = dict(image_size=32, num_points=16, seed=5, num_train=12, num_test=0)
+    config = dict(image_size=32, num_points=16, seed=5, num_train=12, num_test=3)
     serial = build_synthetic_dataset(tmp_path / "serial", **config, workers=1)
     parallel = build_synthetic_dataset(tmp_path / "parallel", **config, workers=2)
-    a, b = load_split(serial.path, "train"), load_split(parallel.path, "train")
-    assert len(a) == len(b) == 12
-    for i in range(12):
-        _assert_record_equals(b[i], {name: np.asarray(a[i][name]) for name in schema.FEATURES}, i)
-    assert "test" not in tfds.builder_from_directory(str(parallel.path)).info.splits
+    for split, size in (("train", 12), ("test", 3)):
+        a, b = load_split(serial.path, split), load_split(parallel.path, split)
+        assert len(a) == len(b) == size
+        for i in range(size):
+            _assert_record_equals(b[i], {name: np.asarray(a[i][name]) for name in schema.FEATURES},
+                                  int(a[i]["index"]))
+
+
+def test_failure_in_a_worker_process_propagates_and_cleans_up(tmp_path):
+    with pytest.raises(GenerationFailed, match="sample 5"):
+        build_synthetic_dataset(tmp_path, **TINY, generate_fn=failing_generate_sample, workers=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_num_test_zero_writes_only_train(tmp_path):
+    result = build_synthetic_dataset(tmp_path, **{**TINY, "num_test": 0}, generate_fn=fake_generate_sample,
+                                     workers=1)
+    assert set(tfds.builder_from_directory(str(result.path)).info.splits.keys()) == {"train"}
 
 
 def test_ensure_builds_once_and_detects_a_changed_generator(tmp_path):

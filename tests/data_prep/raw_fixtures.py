@@ -99,3 +99,25 @@ def depth_scene(rng, intrinsics, shape, centre_uv, radius, centre_z, background_
     uv[centre_joint] = centre_uv
     xyz = points_on_plane(uv, intrinsics, normal, offset)
     return depth, np.concatenate([uv, xyz[:, 2:]], 1), (normal, offset), region
+
+
+def right_hand_votes(palm, index_base, little_base, thumb_base, tips, finger_bases):
+    """Two per-frame votes that joints [N, ...] have right-hand geometry (right-handed camera frame).
+
+    n = (index_base - palm) x (little_base - palm) points out of the palm for a right
+    hand (anatomy: a right palm facing the camera with the fingers up has the thumb on
+    the image's right). Votes: the fingers flex along +n (mean tip - mean base), and the
+    thumb base lies on the +n side. Returns (flexion fraction, thumb fraction) of frames
+    voting "right"; the sign convention is checked on InterHand2.6M's labelled hands.
+    """
+    normal = np.cross(index_base - palm, little_base - palm)
+    flexion = np.einsum("ij,ij->i", normal, tips.mean(1) - finger_bases.mean(1)) > 0
+    thumb = np.einsum("ij,ij->i", normal, thumb_base - palm) > 0
+    return float(flexion.mean()), float(thumb.mean())
+
+
+def canonical_right_hand_votes(joints21, palm=None):
+    """right_hand_votes of canonical [N, 21, 3] joints (palm defaults to the wrist slot)."""
+    palm = joints21[:, 0] if palm is None else palm
+    return right_hand_votes(palm, joints21[:, 6], joints21[:, 18], joints21[:, 2], joints21[:, [8, 12, 16, 20]],
+                            joints21[:, [6, 10, 14, 18]])

@@ -12,7 +12,8 @@ from jaxhands.data.cropping import CropBox, crop_to_full
 from jaxhands.evaluation.prediction_files import load_uvd_file
 from jaxhands.geometry.camera import project
 from jaxhands.geometry.layouts import to_canonical
-from tests.data_prep.raw_fixtures import depth_scene, plane_residual, read_records, write_png
+from tests.data_prep.raw_fixtures import (canonical_right_hand_votes, depth_scene, plane_residual, read_records,
+                                          write_png)
 
 SIZE, POINTS = 32, 64
 FX, FY, CX, CY = 588.03, 587.07, 320.0, 240.0
@@ -78,7 +79,7 @@ def test_order_joints_and_uvd_conversion(raw, converted):
             np.testing.assert_allclose(crop_to_full(record["keypoints_2d_raw"], box, SIZE), uvd[:, :2], atol=2e-3)
             np.testing.assert_allclose(project(record["keypoints_3d"][defined], record["intrinsics"]),
                                        record["keypoints_2d"][defined], atol=1e-3)
-            assert int(record["hand_side"]) == 0 and not record["image"].any()
+            assert int(record["hand_side"]) == 1 and not record["image"].any()
 
 
 def test_cube_crop_depth_mask_and_points(raw, converted):
@@ -92,7 +93,8 @@ def test_cube_crop_depth_mask_and_points(raw, converted):
         v, u = np.mgrid[0:SIZE, 0:SIZE] + 0.5
         full = crop_to_full(np.stack([u, v], -1), box, SIZE)
         col, row = np.floor(full[..., 0]).astype(int), np.floor(full[..., 1]).astype(int)
-        metres = depth_mm[row, col] / 1000  # the crop lies inside the image here
+        assert col.min() >= 0 and row.min() >= 0 and col.max() < HW[1] and row.max() < HW[0]
+        metres = depth_mm[row, col] / 1000
         kept = (metres >= centre_z - CUBE / 2) & (metres <= centre_z + CUBE / 2)
         np.testing.assert_allclose(record["depth"], np.where(kept, metres, 0), atol=1e-6)
         assert kept.sum() > 50 and (~kept).sum() > 50  # background and occluder dropped
@@ -116,12 +118,6 @@ def test_refuses_missing_depth_image(raw, tmp_path):
         nyu.conversion_spec(raw[0], ConversionOptions(image_size=SIZE, num_points=POINTS), kinects=(1, 2))
 
 
-def _flexion_side(palm, index_pip, little_pip, tips, pips):
-    """Fraction of frames whose fingers flex to the +n side, n = (index - palm) x (little - palm)."""
-    normal = np.cross(index_pip - palm, little_pip - palm)
-    return float(np.mean(np.einsum("ij,ij->i", normal, tips.mean(1) - pips.mean(1)) > 0))
-
-
 @pytest.mark.shared_data
 def test_published_nyu_errors_and_hand_side(shared_data):
     gt = nyu.labels_to_xyz(load_uvd_file(shared_data / "icvl_nyu/gt/nyu_test_groundtruth_label.txt", 14))
@@ -131,9 +127,7 @@ def test_published_nyu_errors_and_hand_side(shared_data):
     canonical, defined = to_canonical(gt, "nyu14")
     assert defined.sum() == 11
     np.testing.assert_array_equal(canonical[:, 4], gt[:, 8])  # thumb tip
-    # Chirality in the stored (y down) frame: fingers flex to the same side as STB's left hand.
-    nyu_side = _flexion_side(gt[:, 13], gt[:, 7], gt[:, 1], gt[:, [0, 2, 4, 6]], gt[:, [1, 3, 5, 7]])
-    stb = np.load(shared_data / "stb/stb_test.npy")
-    stb_side = _flexion_side(stb[:, 0], stb[:, 6], stb[:, 18], stb[:, [8, 12, 16, 20]], stb[:, [6, 10, 14, 18]])
-    assert stb_side > 0.95 and nyu_side > 0.75
-    assert nyu.DEFAULT_HAND_SIDE == "left"
+    # The labelled hand has a right hand's geometry (both votes; convention checked in test_convert_stb.py).
+    flexion, thumb = canonical_right_hand_votes(canonical, palm=gt[:, 13])
+    assert flexion > 0.75 and thumb > 0.95
+    assert nyu.DEFAULT_HAND_SIDE == "right"

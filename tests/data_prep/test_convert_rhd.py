@@ -61,8 +61,8 @@ def write_raw(root, rng):
             write_png(root / folder / "depth" / name, encoded)
             write_png(root / folder / "mask" / name, parts)
             xyz = np.concatenate(xyz)
-            annotations[sample_id] = {"xyz": xyz.astype(np.float32), "uv_vis": np.concatenate(uv_vis).astype(np.float32),
-                                      "K": K.astype(np.float32)}
+            annotations[sample_id] = {"xyz": xyz.astype(np.float32), "K": K.astype(np.float32),
+                                      "uv_vis": np.concatenate(uv_vis).astype(np.float32)}
             truth[folder, sample_id] = (xyz, code / 65535.0 * 5.0, parts)
         with open(root / folder / f"anno_{folder}.pickle", "wb") as f:
             pickle.dump(annotations, f)
@@ -102,7 +102,7 @@ def test_splits_hand_choice_and_joint_order(raw, converted):
 
 
 def test_crop_geometry_maps_back_to_the_labels(raw, converted):
-    annotations = pickle.load(open(raw[0] / "training" / "anno_training.pickle", "rb"))
+    annotations = pickle.loads((raw[0] / "training" / "anno_training.pickle").read_bytes())
     for record in read_records(converted, "train"):
         entry = annotations[int(record["frame"])]
         rows = slice(0, 21) if int(record["hand_side"]) == 0 else slice(21, 42)
@@ -211,3 +211,20 @@ def test_refuses_incomplete_raw_folder_and_leaves_nothing(raw, tmp_path):
     with pytest.raises(RawDatasetError, match="00005.png"):
         build_converted_dataset(spec, out, workers=1)
     assert nothing_left_behind(out)
+
+
+def test_training_side_loads_it_by_name(converted):
+    import ml_collections
+
+    from jaxhands.data import pipeline
+    from jaxhands.training.experiment import build_sources
+
+    config = ml_collections.ConfigDict({"dataset": "rhd", "data_dir": str(converted)})
+    train, test = build_sources(config)
+    assert (len(train), len(test)) == (3, 2)
+    batches = pipeline.make_eval_iterator(test, global_batch_size=2, process_index=0, process_count=1)
+    batch = next(iter(batches))
+    records = read_records(converted, "test")
+    for name in ("image", "depth", "mask", "keypoints_2d", "keypoints_3d", "visible", "points", "intrinsics"):
+        np.testing.assert_array_equal(batch[name], np.stack([r[name] for r in records]), err_msg=name)
+    np.testing.assert_array_equal(batch["hand_side"], [0, 1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import scipy.io
@@ -9,7 +11,8 @@ import scipy.io
 from data_prep import stb
 from jaxhands.data.converted_builder import ConversionOptions, RawDatasetError, build_converted_dataset
 from jaxhands.data.cropping import CropBox, crop_to_full
-from tests.data_prep.raw_fixtures import gradient_image, read_records, write_png
+from jaxhands.geometry.layouts import to_canonical
+from tests.data_prep.raw_fixtures import canonical_right_hand_votes, gradient_image, read_records, write_png
 
 SIZE, POINTS, FRAMES = 32, 16, 2
 F, CX, CY = 822.79041, 318.47345, 250.31296
@@ -50,7 +53,9 @@ def converted(raw, tmp_path_factory):
 def test_split_order_joint_order_and_wrist(raw, converted):
     truth = raw[1]
     test = read_records(converted, "test")
-    assert len(read_records(converted, "train")) == 10 * 2 * FRAMES
+    train = read_records(converted, "train")
+    assert [(r["sequence"].decode(), int(r["frame"])) for r in train] == [
+        (f"{s}/BB_{v}", i) for s in stb.TRAIN_SEQUENCES for v in stb.VIEWS for i in range(FRAMES)]
     assert [(r["sequence"].decode(), int(r["frame"])) for r in test] == [
         (f"{s}/BB_{v}", i) for s in stb.TEST_SEQUENCES for v in stb.VIEWS for i in range(FRAMES)]
     for record in test:
@@ -61,7 +66,7 @@ def test_split_order_joint_order_and_wrist(raw, converted):
         wrist = canonical[13] + 2 * (canonical[0] - canonical[13])  # through the ring MCP (hand3d)
         np.testing.assert_allclose(record["keypoints_3d"][0], wrist, atol=1e-6)
         np.testing.assert_allclose(record["keypoints_3d"][1:], canonical[1:], atol=1e-6)
-        assert int(record["hand_side"]) == 0
+        assert int(record["hand_side"]) == 1
 
 
 def test_stereo_geometry_and_crop(raw, converted):
@@ -94,11 +99,12 @@ def test_palm_option_and_images_folder(tmp_path):
     root = tmp_path / "raw"
     truth = write_raw(root, np.random.default_rng(2), images_folder="images")
     spec = stb.conversion_spec(root, ConversionOptions(image_size=SIZE, num_points=POINTS), palm_to_wrist="none",
-                               views=("left",))
+                               views=("left",), hand_side="left")
     build_converted_dataset(spec, tmp_path / "out", workers=1)
     test = read_records(tmp_path / "out", "test")
     assert len(test) == 2 * FRAMES
     record = test[1]
+    assert int(record["hand_side"]) == 0
     np.testing.assert_allclose(record["keypoints_3d"], truth["B1Counting"][1][STB_OF_CANONICAL] / 1000, atol=1e-6)
     box = CropBox.from_array(record["crop_box"])
     v, u = np.mgrid[0:SIZE, 0:SIZE] + 0.5
@@ -125,3 +131,24 @@ def test_refuses_missing_labels_and_v73_mat(raw, tmp_path):
     scipy.io.savemat(broken / "labels" / "B3Random_BB.mat", {"handPara": np.zeros((3, 21, FRAMES)) + 500})
     with pytest.raises(RawDatasetError, match="B2Counting/BB_left_0.png"):
         stb.conversion_spec(broken, ConversionOptions(image_size=SIZE, num_points=POINTS))
+
+
+@pytest.mark.shared_data
+def test_stb_labels_have_right_hand_geometry(shared_data):
+    # The votes' sign convention, on InterHand2.6M's labelled hands (rows 0-20 right, 21-41 left).
+    folder = shared_data / "images/interhand2.6m"
+    right, left = [], []
+    for frames in json.loads((folder / "test_interhand2.6m_joint_3d.json").read_text()).values():
+        for frame in frames.values():
+            world, valid = np.array(frame["world_coord"]), np.array(frame["joint_valid"]).ravel() > 0
+            if valid[:21].all():
+                right.append(to_canonical(world[:21], "interhand21")[0])
+            if valid[21:].all():
+                left.append(to_canonical(world[21:], "interhand21")[0])
+    assert len(right) >= 3 and len(left) >= 3
+    assert canonical_right_hand_votes(np.array(right))[1] == 1.0
+    assert canonical_right_hand_votes(np.array(left))[1] == 0.0
+    # STB's joints (canonical order, camera frame): a right hand's geometry, whatever the papers call it.
+    flexion, thumb = canonical_right_hand_votes(np.load(shared_data / "stb/stb_test.npy").astype(np.float64))
+    assert flexion > 0.95 and thumb > 0.75
+    assert stb.DEFAULT_HAND_SIDE == "right"

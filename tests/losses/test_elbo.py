@@ -83,3 +83,14 @@ def test_errors_name_the_problem():
         elbo.kl_to_standard_normal(jnp.zeros((2, 3)), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="reduction"):
         elbo.kl_to_standard_normal(jnp.zeros((2, 3)), jnp.zeros((2, 3)), reduction="avg")
+
+
+def test_per_sample_noise_does_not_depend_on_the_batch_split():
+    mu = jnp.zeros((6, 3))
+    lv = jnp.zeros((6, 3))
+    ids = jnp.arange(100, 106)
+    full = elbo.reparameterize(jax.random.key(0), mu, lv, sample_ids=ids)
+    halves = jnp.concatenate([elbo.reparameterize(jax.random.key(0), mu[:3], lv[:3], sample_ids=ids[:3]),
+                              elbo.reparameterize(jax.random.key(0), mu[3:], lv[3:], sample_ids=ids[3:])])
+    np.testing.assert_array_equal(full, halves)
+    assert len(np.unique(np.asarray(full[:, 0]))) == 6  # different samples, different noise

@@ -7,31 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs.common import cross_modal_config
 from jaxhands.training import experiment as experiment_lib
 from jaxhands.training.loop import NonFiniteLossError, train
+from tests.training.tiny_configs import tiny_config
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("datasets"))
-
-
-def tiny_config(data_dir, **overrides):
-    c = cross_modal_config("kp2d", 3)
-    c.data_dir = data_dir
-    c.image_size, c.num_points = 32, 32
-    c.synthetic_num_train, c.synthetic_num_test = 400, 40
-    c.mlp_width, c.mlp_layers, c.latent_dim = 64, 2, 8
-    c.batch_size = 16
-    c.learning_rate = 1e-3
-    c.num_train_steps = 8
-    c.log_every = 2
-    c.checkpoint_every = 4
-    c.eval_every = 0
-    c.async_checkpointing = False
-    c.update(overrides)
-    return c
 
 
 def leaves(state):

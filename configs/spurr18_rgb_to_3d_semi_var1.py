@@ -1,0 +1,14 @@
+"""Spurr et al. 2018 semi-supervised RGB -> 3D (Sec. 5.4): Variant 1 with 10% of the training labels.
+
+The labelled 10% is a fixed seeded subset (jaxhands.training.experiment); pairs that
+need labels (rgb -> kp3d) see only it, label-free pairs (Var. 3's rgb -> rgb) every image.
+"""
+
+from configs.common import image_cross_modal_config
+
+
+def get_config():
+    c = image_cross_modal_config("rgb", 1)
+    c.name = "spurr18_rgb_to_3d_semi_var1"
+    c.labelled_fraction = 0.1
+    return c

@@ -1,0 +1,126 @@
+"""Transposed-convolution decoders: Spurr et al. Table 4 (images) and the shared upsampling stack.
+
+Spurr et al. (Table 4 / supplementary Table 2) decode an RGB image from z with
+
+    Linear(4096) + BN + ReLU, Reshape(256, 4, 4),
+    ConvT(128) + BN + ReLU, ConvT(64), ConvT(32), ConvT(16), ConvT(8) (each + BN + ReLU), ConvT(3)
+
+every ConvT a 4x4 kernel, stride 2, padding 1 (PyTorch), i.e. it exactly doubles the
+side. Six ConvTs take 4x4 to 256x256; in general an output side of 4 * 2^n needs n
+ConvTs, so here the number of layers follows the configured image size (64 -> 4
+ConvTs with 128, 64, 32 hidden channels; 128 -> 5; 256 -> the paper's 6), halving the
+channels from 256 at each layer like the paper. The last ConvT has no BN/ReLU: the
+output is the normalised image itself (RGB in [-0.5, 0.5], depth as documented in
+jaxhands.methods.image_modalities), compared to the target with a squared error.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxhands.models.resnet import BN_MOMENTUM
+
+# Which of the 4 kernel taps output phase a (output index 2m + a) takes from input
+# offset d = i - m in {-1, 0, +1} (None: no tap), for the un-flipped kernel of
+# `lax.conv_transpose(x, w, (2, 2), padding ((2, 2), (2, 2)))`: out[o] = sum_t x_dilated[o - 2 + t] w[t].
+_PHASE_TAPS = ((0, 2, None), (None, 1, 3))
+
+
+def _subpixel_kernel(kernel):
+    """[4, 4, cin, cout] transposed-conv kernel -> [3, 3, cin, 4 * cout] stride-1 kernel (phases a, b)."""
+    cin, cout = kernel.shape[2:]
+    zero = jnp.zeros((cin, cout), kernel.dtype)
+    rows = []
+    for dy in range(3):
+        cols = []
+        for dx in range(3):
+            phases = []
+            for a in range(2):
+                for b in range(2):
+                    ty, tx = _PHASE_TAPS[a][dy], _PHASE_TAPS[b][dx]
+                    phases.append(zero if ty is None or tx is None else kernel[ty, tx])
+            cols.append(jnp.concatenate(phases, axis=-1))
+        rows.append(jnp.stack(cols))
+    return jnp.stack(rows)
+
+
+class ConvTranspose4x4(nn.Module):
+    """A 4x4, stride-2, padding-1 transposed convolution (doubles H and W), NHWC.
+
+    The same function as `nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))`
+    with the same [4, 4, cin, cout] kernel (PyTorch's ConvTranspose2d(4, 2, 1) with the
+    kernel flipped), computed as its sub-pixel form: one stride-1 3x3 convolution to
+    4 x cout channels (each output phase uses its 2 x 2 taps) and a depth-to-space.
+    XLA:CPU runs the input-dilated convolution of `conv_transpose` (and its gradient)
+    many times slower than a plain convolution; the results agree to float rounding.
+    """
+
+    features: int
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, x):
+        cin = x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
+        y = jax.lax.conv_general_dilated(x, _subpixel_kernel(kernel).astype(x.dtype), (1, 1), ((1, 1), (1, 1)),
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        b, h, w = x.shape[:3]
+        y = y.reshape(b, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, self.features)
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+        return y
+
+
+def num_upsampling_layers(output_size: int, start_size: int = 4) -> int:
+    """n such that start_size * 2^n == output_size; a clear ValueError otherwise."""
+    size = int(output_size)
+    n = 0
+    while size > start_size and size % 2 == 0:
+        size //= 2
+        n += 1
+    if size != start_size or n < 1:
+        raise ValueError(
+            f"the transposed-convolution decoders start from {start_size}x{start_size} and double the side per "
+            f"layer, so the output size must be {start_size} * 2^n (e.g. 64, 128 or 256); got {output_size}")
+    return n
+
+
+class UpsamplingDecoder(nn.Module):
+    """z [batch, latent] -> [batch, size, size, out_channels] through 4x4 stride-2 ConvTs.
+
+    Dense(start_channels * 16) + BN + ReLU, reshape to 4x4, then n - 1 ConvT + BN + ReLU
+    layers halving the channels (at least `min_channels`), and a final ConvT to
+    `out_channels` without normalisation or activation.
+    """
+
+    output_size: int
+    out_channels: int
+    start_channels: int = 256
+    min_channels: int = 8
+
+    @nn.compact
+    def __call__(self, z, *, train: bool = False):
+        n = num_upsampling_layers(self.output_size)
+        h = nn.Dense(self.start_channels * 16, name="fc")(z)
+        h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, name="fc_bn")(h))
+        h = h.reshape(z.shape[0], 4, 4, self.start_channels)  # NHWC; the paper's (256, 4, 4) in NCHW
+        channels = self.start_channels
+        for i in range(n - 1):
+            channels = max(channels // 2, self.min_channels)
+            h = ConvTranspose4x4(channels, use_bias=False, name=f"convt{i + 1}")(h)
+            h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, name=f"bn{i + 1}")(h))
+        return ConvTranspose4x4(self.out_channels, name="out")(h)
+
+
+class ImageDecoder(nn.Module):
+    """p(image | z), Spurr Table 4: [batch, size, size, 3] (RGB) or [batch, size, size] (depth, channels=1)."""
+
+    image_size: int = 64
+    channels: int = 3
+
+    @nn.compact
+    def __call__(self, z, *, train: bool = False):
+        out = UpsamplingDecoder(self.image_size, self.channels, name="body")(z, train=train)
+        return jnp.squeeze(out, -1) if self.channels == 1 else out
