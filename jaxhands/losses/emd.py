@@ -16,12 +16,21 @@ is unique this is the exact gradient of the EMD (Danskin / envelope theorem).
 
 Two solvers:
   * ``exact_emd``: scipy's ``linear_sum_assignment`` through ``jax.pure_callback``
-    (float64 costs on the host). Exact; CPU host round-trip; the test reference.
-  * ``approx_emd``: a forward auction (Bertsekas) with epsilon scaling, written with
-    ``lax`` loops of static bounds, so it runs inside jit on any backend. Always
-    returns a permutation: persons the bounded auction left unassigned are given free
-    objects by a greedy completion. With all persons assigned by the auction the total
-    cost is within N * eps_end of the optimum (eps-complementary slackness).
+    (float64 costs on the host). Exact; CPU host round-trip; the test reference and, on
+    CPU, the fastest exact option at the paper's N = 256.
+  * ``approx_emd``: a forward auction (Bertsekas) with epsilon scaling
+    (`auction_assignment`), written with ``lax`` loops of static bounds, so it runs
+    inside jit on any backend (no exact solver exists on GPU/TPU). Always returns a
+    permutation: rows the bounded auction left unassigned get free columns from a greedy
+    completion. A converged pair's mean cost is within ``rel_tol`` of the optimum
+    (eps-complementary slackness); measured: ~0.1 % on independent uniform clouds and
+    ~0 on near ones at the default rel_tol = 0.05, about as fast as scipy on this CPU
+    (benchmarks/point_cloud_losses.py).
+
+Chosen over the alternatives measured when this module was specified (B = 32, N = 256):
+Fan et al.'s approxmatch (+26 % error on independent clouds), a fixed-eps auction (8 %
+of points left unassigned on independent clouds) and log-domain Sinkhorn (hundreds to
+thousands of iterations at small epsilon, biased unless the primal cost is reported).
 
 Units: costs and results are in the input unit (metres), squared for ``squared=True``.
 Memory: the auction keeps the [N, N] cost matrix of every pair (batch * N^2 floats).
@@ -36,8 +45,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxhands.geometry.array_namespace import check_finite
 from jaxhands.losses.point_cloud import (BatchReduction, PointReduction, check_cloud, reduce_batch, safe_norm,
-                                        squared_distances)
+                                        safe_sqrt, squared_distances)
 
 
 class AuctionResult(NamedTuple):
@@ -47,9 +57,10 @@ class AuctionResult(NamedTuple):
     prices: [batch, N] final column prices (the auction's dual variables).
     eps: [batch] epsilon of the last phase run.
     converged: [batch] bool, True where every phase down to eps_end finished within the
-      round budget; then the matched total is within N * eps of the optimum
-      (eps-complementary slackness).
-    num_rounds: [batch] int32 bidding rounds in which the pair still had work.
+      round budget; then the matched total is within 1.01 * N * eps of the optimum
+      (eps-complementary slackness; 1 % allowance for rounding in the slackness test).
+    num_rounds: [batch] int32 rounds in which the pair still had work (a round of
+      chained bids counts once).
     num_completed: [batch] int32 rows left unassigned when the round budget ran out and
       matched by the greedy completion instead.
     """
@@ -80,10 +91,7 @@ def pairwise_cost(x, y, squared: bool) -> jax.Array:
     auction only reads it through stop_gradient.
     """
     d2 = squared_distances(x, y)
-    if squared:
-        return d2
-    positive = d2 > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, d2, 1.0)), 0.0)
+    return d2 if squared else safe_sqrt(d2)
 
 
 _GROUP = 16  # columns per group in `_two_smallest`
@@ -148,24 +156,18 @@ def _contest_winners(bidding, target, offer, num_targets: int):
     return is_top & (first[jnp.minimum(target, num_targets - 1)] == slot)
 
 
-def _auction_round(cost, eps_end, eps_factor, num_rows, state: _AuctionState) -> _AuctionState:
-    """One Jacobi round on up to `num_rows` rows pooled from all pairs (num_rows=None: one
-    row per pair, the cheap round for the long one-row bidding chains).
+def _bid(cost, state: _AuctionState, pair, row, active, contested: bool):
+    """Processes the picked rows; returns the new state and the rows it evicted ([K], N = none).
 
     A picked row computes its reduced costs cost[b, i] + prices[b]. A row still assigned
     but unchecked this phase keeps its column if it is within eps of its best
     (eps-complementary slackness); otherwise it releases the column and bids. A bidder
     targets its cheapest column j1 and offers price[j1] + (second cheapest - cheapest) + eps;
-    each column goes to its highest offer, evicting the previous owner. A pair whose rows
-    are all assigned and checked ends its phase: eps shrinks by eps_factor (every row to
-    be re-checked) or, at eps_end, the pair is done.
+    each column goes to its highest offer (`contested`: several bidders per pair),
+    evicting the previous owner.
     """
     assign, owner, prices, checked, eps, done, rounds, iteration = state
     batch, n = assign.shape
-    if num_rows is None:
-        pair, row, active = _pick_row_per_pair(assign, checked)
-    else:
-        pair, row, active = _pick_rows(assign, checked, num_rows)
     reduced = cost[pair, row] + prices[pair]
     best, best_col, second = _two_smallest(reduced)
     current = assign[pair, row]
@@ -175,16 +177,41 @@ def _auction_round(cost, eps_end, eps_factor, num_rows, state: _AuctionState) ->
     bidding = active & ~keeps
     owner = owner.at[pair, jnp.where(bidding, current, n)].set(n, mode="drop")
     offer = prices[pair, best_col] + (second - best) + eps[pair]
-    wins = bidding if num_rows is None else _contest_winners(bidding, pair * n + best_col, offer, batch * n)
+    wins = _contest_winners(bidding, pair * n + best_col, offer, batch * n) if contested else bidding
     evicted = jnp.where(wins, owner[pair, best_col], n)
-    won_col = jnp.where(wins, best_col, n)
-    assign = assign.at[pair, jnp.where(bidding, row, n)].set(n, mode="drop")
-    assign = assign.at[pair, evicted].set(n, mode="drop")
-    assign = assign.at[pair, jnp.where(wins, row, n)].set(best_col, mode="drop")
-    owner = owner.at[pair, won_col].set(row, mode="drop")
+    # Losing bidders, evicted owners and winners are disjoint rows: one scatter.
+    assign = assign.at[jnp.concatenate([pair, pair, pair]),
+                       jnp.concatenate([jnp.where(bidding & ~wins, row, n), evicted, jnp.where(wins, row, n)])].set(
+        jnp.concatenate([jnp.full_like(best_col, n), jnp.full_like(best_col, n), best_col]), mode="drop")
+    owner = owner.at[pair, jnp.where(wins, best_col, n)].set(row, mode="drop")
     prices = prices.at[pair, jnp.where(wins, best_col, prices.shape[1])].set(offer, mode="drop")
     checked = checked.at[pair, jnp.where(keeps | wins, row, n)].set(True, mode="drop")
+    return _AuctionState(assign, owner, prices, checked, eps, done, rounds, iteration), evicted
 
+
+def _auction_round(cost, eps_end, eps_factor, num_rows, chain_steps, state: _AuctionState) -> _AuctionState:
+    """One round, then the end-of-phase bookkeeping.
+
+    num_rows=None: one row per pair, followed by `chain_steps` - 1 further bids by the row
+    each bid evicted (the long one-row bidding chains at the end of a phase, without the
+    per-round selection and loop overhead). Else: one Jacobi round on up to `num_rows`
+    rows pooled from all pairs. A pair whose rows are all assigned and checked ends its
+    phase: eps shrinks by eps_factor (every row to be re-checked) or, at eps_end, the pair
+    is done.
+    """
+    batch, n = state.assign.shape
+    if num_rows is None:
+        pair, row, active = _pick_row_per_pair(state.assign, state.checked)
+        state, evicted = _bid(cost, state, pair, row, active, contested=False)
+
+        def chain(_, carry):
+            state, evicted = carry
+            return _bid(cost, state, pair, jnp.minimum(evicted, n - 1), evicted < n, contested=False)
+
+        state, _ = jax.lax.fori_loop(1, chain_steps, chain, (state, evicted))
+    else:
+        state, _ = _bid(cost, state, *_pick_rows(state.assign, state.checked, num_rows), contested=True)
+    assign, owner, prices, checked, eps, done, rounds, iteration = state
     phase_over = ~done & ~jnp.any((assign == n) | ~checked, axis=1)
     rounds = rounds + (~done).astype(jnp.int32)
     next_phase = phase_over & (eps > eps_end)
@@ -198,14 +225,19 @@ def _complete_greedily(cost, prices, assign, owner, num_rows):
     """Matches rows left unassigned to free columns, cheapest reduced cost first.
 
     Each round the picked rows target their pair's cheapest free column and the cheapest
-    offer per column wins: every round matches at least one row, so the loop ends.
+    offer per column wins: every round matches at least one row, so the loop ends (after
+    at most batch * N rounds, whatever the costs).
     """
     batch, n = assign.shape
     def round_(carry):
         assign, owner = carry
         pair, row, active = _pick_rows(assign, jnp.ones_like(assign, bool), num_rows)
+        value = cost[pair, row] + prices[pair]
+        # Non-finite values (only from bad input) become the largest float, so a free
+        # column always beats a taken one (+inf) and every offer can win its contest.
+        value = jnp.where(jnp.isfinite(value), value, jnp.finfo(value.dtype).max)
         taken = _pad_columns(owner < n, cost.shape[-1], True)[pair]
-        cheapest, col, _ = _two_smallest(jnp.where(taken, jnp.inf, cost[pair, row] + prices[pair]))
+        cheapest, col, _ = _two_smallest(jnp.where(taken, jnp.inf, value))
         wins = _contest_winners(active, pair * n + col, -cheapest, batch * n)
         assign = assign.at[pair, jnp.where(wins, row, n)].set(col, mode="drop")
         owner = owner.at[pair, jnp.where(wins, col, n)].set(row, mode="drop")
@@ -215,7 +247,7 @@ def _complete_greedily(cost, prices, assign, owner, num_rows):
 
 
 def auction_assignment(cost, *, rel_tol: float = 0.05, eps_factor: float = 6.0, max_rounds: int | None = None,
-                       num_rows: int = 1024) -> AuctionResult:
+                       num_rows: int = 1024, chain_steps: int = 8) -> AuctionResult:
     """Approximately minimal-cost permutations of a batch of cost matrices [batch, N, N].
 
     Forward auction (Bertsekas; rows bid for columns, benefit = -cost) with epsilon
@@ -229,23 +261,30 @@ def auction_assignment(cost, *, rel_tol: float = 0.05, eps_factor: float = 6.0, 
 
     Each round processes the pending rows (unassigned ones first, then rows to re-check
     after an eps decrease) of all pairs together: one row per pair when no pair has more
-    than one, else up to `num_rows` rows pooled over the batch, in blocks of 4x growing
-    size, so a pair in a long one-row bidding chain does not pay for a wide block. At most
+    than one (then up to `chain_steps` - 1 more bids, each by the row the previous bid
+    evicted, inside the same round), else up to `num_rows` rows pooled over the batch, in
+    blocks of 4x growing size, so a pair in a long one-row bidding chain does not pay for
+    a wide block. At most
     `max_rounds` rounds run (default 10 * N; a static bound, so it jits on any backend);
     rows still unassigned then are matched greedily to free columns, so the result is
     always a permutation (`num_completed` counts them; `converged` marks the pairs where
     the bound holds). Not differentiable: use it on stop-gradient costs and
     differentiate the matched cost. Natively batched: under an extra `vmap` its loops
-    run in lockstep (correct, slower).
+    run in lockstep (correct, slower). Costs must be finite (checked when concrete; under
+    jit, non-finite costs still give permutations, of no particular quality).
     """
+    if np.ndim(cost) != 3 or np.shape(cost)[1] != np.shape(cost)[2]:
+        raise ValueError(f"auction_assignment: expected square cost matrices [batch, N, N], got {np.shape(cost)}")
+    check_finite(cost, "auction_assignment cost")
     cost = jnp.asarray(cost)
-    if cost.ndim != 3 or cost.shape[1] != cost.shape[2]:
-        raise ValueError(f"auction_assignment: expected square cost matrices [batch, N, N], got {cost.shape}")
+    if not jnp.issubdtype(cost.dtype, jnp.floating):
+        cost = cost.astype(jnp.float32)
     batch, n = cost.shape[:2]
     max_rounds = 10 * n if max_rounds is None else max_rounds
-    if not (0 < rel_tol < 1) or not eps_factor > 1 or max_rounds < 1 or num_rows < 1:
-        raise ValueError("auction_assignment: need 0 < rel_tol < 1, eps_factor > 1, max_rounds >= 1 and num_rows >= 1, got "
-                         f"rel_tol={rel_tol}, eps_factor={eps_factor}, max_rounds={max_rounds}, num_rows={num_rows}")
+    if not (0 < rel_tol < 1) or not eps_factor > 1 or min(max_rounds, num_rows, chain_steps) < 1:
+        raise ValueError("auction_assignment: need 0 < rel_tol < 1, eps_factor > 1 and max_rounds, num_rows, "
+                         f"chain_steps >= 1, got rel_tol={rel_tol}, eps_factor={eps_factor}, "
+                         f"max_rounds={max_rounds}, num_rows={num_rows}, chain_steps={chain_steps}")
     if n == 1:
         zeros = jnp.zeros((batch,), jnp.int32)
         return AuctionResult(jnp.zeros((batch, 1), jnp.int32), jnp.zeros((batch, 1), cost.dtype),
@@ -260,16 +299,18 @@ def auction_assignment(cost, *, rel_tol: float = 0.05, eps_factor: float = 6.0, 
     # Columns padded with +inf to a multiple of _GROUP for `_two_smallest`.
     padded_cost = _pad_columns(cost.reshape(batch * n, n), -(-n // _GROUP) * _GROUP, jnp.inf).reshape(batch, n, -1)
     none = jnp.full((batch, n), n, jnp.int32)
-    state = _AuctionState(none, none, jnp.zeros((batch, padded_cost.shape[-1]), cost.dtype), jnp.zeros((batch, n), bool),
-                          jnp.maximum(eps_0, eps_end), jnp.zeros((batch,), bool), jnp.zeros((batch,), jnp.int32),
-                          jnp.zeros((), jnp.int32))
+    state = _AuctionState(assign=none, owner=none, prices=jnp.zeros((batch, padded_cost.shape[-1]), cost.dtype),
+                          checked=jnp.zeros((batch, n), bool), eps=jnp.maximum(eps_0, eps_end),
+                          done=jnp.zeros((batch,), bool), rounds=jnp.zeros((batch,), jnp.int32),
+                          iteration=jnp.zeros((), jnp.int32))
     # Row blocks from one row per pair up to num_rows pooled rows: each round uses the
     # smallest that holds all pending rows, so the long one-row bidding chains at the end
     # of a phase stay cheap.
     sizes = [num_rows]
-    while sizes[0] > 4 * batch:
+    while sizes[0] // 4 >= max(2 * batch, 64):  # smaller blocks save little, cost compile time
         sizes.insert(0, sizes[0] // 4)
-    rounds = [functools.partial(_auction_round, padded_cost, eps_end, eps_factor, size) for size in [None] + sizes]
+    rounds = [functools.partial(_auction_round, padded_cost, eps_end, eps_factor, size, chain_steps)
+              for size in [None] + sizes]
 
     def round_(s):
         pending = jnp.sum((s.assign == n) | ~s.checked, axis=1)
@@ -286,6 +327,8 @@ def auction_assignment(cost, *, rel_tol: float = 0.05, eps_factor: float = 6.0, 
 def _check_equal_clouds(x, y, name: str) -> None:
     check_cloud(x, f"{name} x")
     check_cloud(y, f"{name} y")
+    check_finite(x, f"{name} x")
+    check_finite(y, f"{name} y")
     if np.shape(x) != np.shape(y):
         raise ValueError(f"{name}: the EMD needs equal-size clouds x, y [batch, N, 3], got {np.shape(x)} and "
                          f"{np.shape(y)}")
@@ -318,7 +361,7 @@ def matched_cost(x, y, assignment, *, squared: bool = False, point_reduction: Po
 
 
 def approx_emd_assignment(x, y, *, squared: bool = False, rel_tol: float = 0.05, eps_factor: float = 6.0,
-                          max_rounds: int | None = None, num_rows: int = 1024) -> AuctionResult:
+                          max_rounds: int | None = None, num_rows: int = 1024, chain_steps: int = 8) -> AuctionResult:
     """Auction bijections between clouds x, y [batch, N, 3] (see `auction_assignment`).
 
     Matches with ||x_i - y_j|| (Eq. 9), or ||x_i - y_j||^2 with squared=True. Inputs are
@@ -327,12 +370,12 @@ def approx_emd_assignment(x, y, *, squared: bool = False, rel_tol: float = 0.05,
     _check_equal_clouds(x, y, "approx_emd")
     cost = pairwise_cost(jax.lax.stop_gradient(jnp.asarray(x)), jax.lax.stop_gradient(jnp.asarray(y)), squared)
     return auction_assignment(cost, rel_tol=rel_tol, eps_factor=eps_factor, max_rounds=max_rounds,
-                              num_rows=num_rows)
+                              num_rows=num_rows, chain_steps=chain_steps)
 
 
 def approx_emd(x, y, *, squared: bool = False, point_reduction: PointReduction = "mean",
                batch_reduction: BatchReduction = "mean", return_assignment: bool = False, rel_tol: float = 0.05,
-               eps_factor: float = 6.0, max_rounds: int | None = None, num_rows: int = 1024):
+               eps_factor: float = 6.0, max_rounds: int | None = None, num_rows: int = 1024, chain_steps: int = 8):
     """Approximate EMD (Yang et al. Eq. 9) between equal-size clouds x, y [batch, N, 3].
 
     Defaults follow Eq. 9: plain Euclidean distance (metres), mean over the N points,
@@ -344,7 +387,7 @@ def approx_emd(x, y, *, squared: bool = False, point_reduction: PointReduction =
     """
     _check_reductions(point_reduction, batch_reduction, "approx_emd")
     result = approx_emd_assignment(x, y, squared=squared, rel_tol=rel_tol, eps_factor=eps_factor,
-                                   max_rounds=max_rounds, num_rows=num_rows)
+                                   max_rounds=max_rounds, num_rows=num_rows, chain_steps=chain_steps)
     loss = matched_cost(x, y, result.assignment, squared=squared, point_reduction=point_reduction,
                         batch_reduction=batch_reduction)
     return (loss, result.assignment) if return_assignment else loss
@@ -353,14 +396,14 @@ def approx_emd(x, y, *, squared: bool = False, point_reduction: PointReduction =
 def _scipy_assignment(x, y, squared: bool):
     """Host side of `exact_emd_assignment`: [..., N, 3] x2 -> [..., N] int32, float64 costs."""
     from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
 
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     lead, n = x.shape[:-2], x.shape[-2]
     xs, ys = x.reshape(-1, n, 3), y.reshape(-1, n, 3)
     out = np.empty((xs.shape[0], n), np.int32)
     for b in range(xs.shape[0]):
-        cost = np.sum(np.square(xs[b][:, None, :] - ys[b][None, :, :]), axis=-1)
-        rows, cols = linear_sum_assignment(cost if squared else np.sqrt(cost))
+        rows, cols = linear_sum_assignment(cdist(xs[b], ys[b], "sqeuclidean" if squared else "euclidean"))
         out[b, rows] = cols
     return out.reshape(lead + (n,))
 

@@ -9,14 +9,16 @@ i.e. the plain (NOT squared) Euclidean distance, averaged over the points of eac
 in BOTH directions, and the two directional means ADDED (not averaged). That is the
 default here: ``squared=False, point_reduction="mean", direction="both"``; with points
 in metres the result is in metres (squared metres with ``squared=True``, the PointNet /
-PyTorch3D convention). The paper batches 32 pairs and averages the loss over them
-(``batch_reduction="mean"``).
+PyTorch3D convention). The paper's prose says "sum", its formula averages; we follow
+the formula (``point_reduction="sum"`` gives the prose). The paper batches 32 pairs
+and averages the loss over them (``batch_reduction="mean"``).
 
-Memory: the nearest-neighbour *indices* are found with a stop-gradient search over
-query chunks (``lax.map`` with a running argmin over all targets), so the forward
-pass holds ``batch * chunk_size * M`` distances at a time and never the full N x M
-matrix; the distances (and hence the gradients) are then recomputed only for the
-matched pairs, so the backward pass is O(N + M) per pair. The gradient is the usual
+Memory: the nearest-neighbour *indices* are found with a stop-gradient search, chunk
+of queries by chunk of queries (``lax.map``), each chunk against all targets, so the
+forward pass holds ``batch * chunk_size * M`` distances at a time (linear in the
+number of points for a fixed chunk) and never the full N x M matrix; the distances
+(and hence the gradients) are then recomputed only for the matched pairs, so the
+backward pass is O(N + M) per pair. The gradient is the usual
 Chamfer (sub)gradient: each point receives the gradient of its distance to its
 current nearest neighbour (and, as a neighbour, from the points that chose it).
 """
@@ -29,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhands.geometry.array_namespace import is_concrete
+from jaxhands.geometry.array_namespace import check_finite, is_concrete
 
 PointReduction = Literal["mean", "sum"]
 BatchReduction = Literal["mean", "sum", "none"]
@@ -40,17 +42,20 @@ _AUTO_CHUNK_ELEMENTS = 1 << 22
 _GROUP = 16  # targets per group in the two-level argmin of `_nearest_indices`
 
 
-def safe_norm(diff: jax.Array, squared: bool) -> jax.Array:
-    """||diff||_2 (or its square) over the last axis, with gradient 0 (not NaN) at diff = 0.
+def safe_sqrt(d2: jax.Array) -> jax.Array:
+    """sqrt of squared distances with gradient 0 (not NaN) at 0.
 
     A point that coincides with its match (a permuted copy, a converged prediction)
     would otherwise give 0 * inf = NaN through sqrt's derivative.
     """
-    d2 = jnp.sum(jnp.square(diff), axis=-1)
-    if squared:
-        return d2
     positive = d2 > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, d2, 1.0)), 0.0)
+
+
+def safe_norm(diff: jax.Array, squared: bool) -> jax.Array:
+    """||diff||_2 (or its square) over the last axis, with gradient 0 at diff = 0."""
+    d2 = jnp.sum(jnp.square(diff), axis=-1)
+    return d2 if squared else safe_sqrt(d2)
 
 
 def squared_distances(a, b) -> jax.Array:
@@ -151,7 +156,8 @@ def chamfer_distance(x, y, *, x_mask=None, y_mask=None, squared: bool = False,
     Args:
       x, y: point clouds (metres), same batch size; N and M may differ.
       x_mask, y_mask: optional bool [batch, N] / [batch, M], True for real points and
-        False for padding. Padded points are neither queries nor neighbours. Every cloud
+        False for padding. Padded points are neither queries nor neighbours; their
+        coordinates must still be finite (e.g. zeros: NaN would reach the gradient). Every cloud
         needs at least one real point (checked when the mask is concrete; under jit an
         empty cloud gives NaN for its pair).
       squared: False (default, Eq. 8) uses ||a - b|| in metres; True uses ||a - b||^2 in
@@ -183,6 +189,8 @@ def chamfer_distance(x, y, *, x_mask=None, y_mask=None, squared: bool = False,
                          f"got {batch_reduction!r}")
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
         raise ValueError(f"chamfer_distance chunk_size: expected a positive int or None, got {chunk_size!r}")
+    check_finite(x, "chamfer_distance x")
+    check_finite(y, "chamfer_distance y")
     x, y = jnp.asarray(x), jnp.asarray(y)
     x_mask = _check_mask(x_mask, x.shape, "chamfer_distance x_mask")
     y_mask = _check_mask(y_mask, y.shape, "chamfer_distance y_mask")

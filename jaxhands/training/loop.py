@@ -30,7 +30,7 @@ from jaxhands.training import sharding
 from jaxhands.training.checkpoints import Checkpointer
 from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
-from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, summarize_phase_metrics
+from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
 from jaxhands.training.optimizer import make_optimizer
 from jaxhands.training.state import TrainState, count_params, create_train_state
 
@@ -149,6 +149,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
             # interruptions, so a resumed run's log matches an uninterrupted one's.
             must_log = done % config.log_every == 0 or done == num_steps
             if must_log or must_save:
+                history = stack_history(history)
                 bad = find_nonfinite(history, history_start)
                 if bad is not None:
                     raise NonFiniteLossError(

@@ -7,18 +7,28 @@ import math
 import pathlib
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+
+
+def stack_history(history: list[dict]) -> list[dict]:
+    """Fetches a list of per-step metric pytrees to the host in one transfer per leaf
+    (stacked on device first: per-scalar transfers stall the loop)."""
+    if not history:
+        return []
+    stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *history))
+    return [jax.tree.map(lambda x, i=i: x[i], stacked) for i in range(len(history))]
 
 
 def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
     """Averages each phase's metrics over the steps it was active ("count" = 1).
 
-    `history` holds the step functions' metric dicts {phase: {name: value, count}}.
-    Returns flat {"phase/name": mean}; with a single phase the prefix is dropped.
+    `history` holds the step functions' metric dicts {phase: {name: value, count}}
+    (host values, see `stack_history`). Returns flat {"phase/name": mean}; with a
+    single phase the prefix is dropped.
     """
     if not history:
         return {}
-    history = jax.device_get(history)
     phases = list(history[0])
     out: dict[str, float] = {}
     # "loss": the loss of whichever phase ran, averaged over all steps.
@@ -48,7 +58,7 @@ def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
 
 def find_nonfinite(history: list[dict], first_step: int):
     """(step, phase, metric) of the first non-finite loss term in `history`, else None."""
-    for offset, record in enumerate(jax.device_get(history)):
+    for offset, record in enumerate(history):
         for phase, metrics in record.items():
             if not metrics["count"]:
                 continue

@@ -95,6 +95,16 @@ def test_auction_beats_greedy_on_a_hand_made_cost():
     assert bool(result.converged[0])
 
 
+def test_non_finite_costs_under_jit_still_give_permutations():
+    cost = np.array(pairwise_cost(*clouds(12, batch=4, n=6), False))
+    cost[0, 2, 3] = np.nan
+    cost[1] = np.inf
+    cost[2, :, 0] = -np.inf
+    assert is_permutation(jit_auction(cost).assignment)  # same compiled program as the tiny test
+    with pytest.raises(ValueError, match="non-finite"):
+        auction_assignment(cost)
+
+
 def test_round_budget_exhausted_still_returns_permutations():
     x, y = clouds(5, batch=6, n=48)
     result = jit_assignment(x, y, max_rounds=3)
@@ -171,3 +181,6 @@ def test_bad_input_raises():
         approx_emd(x, y, rel_tol=0.0)
     with pytest.raises(ValueError, match="batch_reduction"):
         exact_emd(x, y, batch_reduction="max")
+    y[0, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        approx_emd(x, y)

@@ -179,3 +179,6 @@ def test_bad_input_raises():
         chamfer_distance(x, y, point_reduction="max")
     with pytest.raises(ValueError, match="chunk_size"):
         chamfer_distance(x, y, chunk_size=0)
+    x[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        chamfer_distance(x, y)
