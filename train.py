@@ -56,7 +56,7 @@ def main(argv):
     workdir = FLAGS.workdir or os.path.join("workdirs", config.get("name", "experiment"))
     result = train(config, workdir, progress=FLAGS.progress)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
-    logging.info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
+    logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
     print(f"workdir: {workdir}\nnext: python eval.py --workdir {workdir}")
 
 

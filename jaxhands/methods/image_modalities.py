@@ -82,12 +82,14 @@ def _resnet_encoder(channels: int):
 
 def _image_decoder(channels: int):
     def make(config):
-        return ImageDecoder(image_size=config.image_size, channels=channels)
+        return ImageDecoder(image_size=config.image_size, channels=channels,
+                            start_channels=config.get("image_decoder_channels", 256))
     return make
 
 
 def _heatmap_decoder(config):
-    return HeatmapDecoder(heatmap_size=config.get("heatmap_size", 32))
+    return HeatmapDecoder(heatmap_size=config.get("heatmap_size", 32),
+                          start_channels=config.get("heatmap_decoder_channels", 256))
 
 
 def _no_heatmap_encoder(config):

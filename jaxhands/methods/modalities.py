@@ -127,6 +127,7 @@ def get_modality(name: str) -> Modality:
         # The image modalities ("rgb", "depth", "heatmap") live in their own module, which
         # imports the ResNet and decoders; load it only when one is asked for.
         import jaxhands.methods.image_modalities  # noqa: F401  (registers on import)
+        import jaxhands.methods.point_modalities  # noqa: F401  ("cloud", "kp3d_vc"; registers on import)
     if name not in _MODALITIES:
         raise ValueError(f"unknown modality {name!r}; known modalities: {sorted(_MODALITIES)}")
     return _MODALITIES[name]

@@ -119,8 +119,9 @@ class ImageDecoder(nn.Module):
 
     image_size: int = 64
     channels: int = 3
+    start_channels: int = 256  # the paper's; smaller only for tests and tiny CPU runs
 
     @nn.compact
     def __call__(self, z, *, train: bool = False):
-        out = UpsamplingDecoder(self.image_size, self.channels, name="body")(z, train=train)
+        out = UpsamplingDecoder(self.image_size, self.channels, self.start_channels, name="body")(z, train=train)
         return jnp.squeeze(out, -1) if self.channels == 1 else out

@@ -41,6 +41,9 @@ def _register_builtin_methods() -> None:
     from jaxhands.methods.cross_modal import CrossModalVAE
 
     register_method("cross_modal", CrossModalVAE)
+    from jaxhands.methods.latent_alignment import LatentAlignment
+
+    register_method("latent_alignment", LatentAlignment)
 
 
 def data_root(config: ml_collections.ConfigDict) -> pathlib.Path:

@@ -12,7 +12,7 @@ from jaxhands.inference import (ImagePosePredictor, hand_crop_box, plot_crop_and
 def predictor():
     config = ml_collections.ConfigDict(dict(
         method="cross_modal", pairs=["rgb->kp3d", "rgb->rgb"], latent_dim=8, beta=1e-4, schedule="joint",
-        image_size=16, resnet_depth=18, resnet_width=4, mlp_width=16, mlp_layers=2, predict_from="",
+        image_size=16, resnet_depth=18, resnet_width=4, mlp_width=16, mlp_layers=2, image_decoder_channels=16, predict_from="",
         invariances=dict(translation=True, scale=True, handedness=True)))
     return ImagePosePredictor.untrained(config)
 
