@@ -101,9 +101,11 @@ def _jsonable(x):
     if isinstance(x, (list, tuple)):
         return [_jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
-        return x.tolist()
+        return _jsonable(x.tolist())
     if isinstance(x, np.generic):
-        return x.item()
+        return _jsonable(x.item())
+    if isinstance(x, float) and not np.isfinite(x):
+        return None  # strict JSON has no NaN: a joint never visible has no EPE
     return x
 
 

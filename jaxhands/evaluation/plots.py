@@ -21,6 +21,7 @@ import numpy as np
 # The Agg canvas is attached to each figure explicitly: no pyplot, no global backend switch.
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from jaxhands.geometry.layouts import BONES, FINGER_BASE, FINGERS, NUM_JOINTS, WRIST
 
@@ -158,6 +159,8 @@ def _frame_axes_3d(ax, points: np.ndarray, half_range: float, view: tuple[float,
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=view[0], azim=view[1])
     if show_ticks:
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel("x")
         ax.set_ylabel("z (depth)")
         ax.set_zlabel("-y (up)")
@@ -227,10 +230,11 @@ def plot_skeleton_grid(skeletons, path, ncols: int = 5, titles: Sequence[str] | 
         _frame_axes_3d(ax, p, half_range, view, show_ticks=False)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
+    # A fixed band (inches) on top keeps the figure title clear of the panel titles.
+    header = 0.45 / (panel_size * nrows) if title else 0.0
     if title:
-        figure.suptitle(title)
-    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.92 if title else 1.0,
-                           wspace=0.0, hspace=0.08)
+        figure.suptitle(title, y=1.0 - 0.1 / (panel_size * nrows), va="top")
+    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.08)
     return _save(figure, path)
 
 
@@ -265,7 +269,7 @@ def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: st
         ax.plot(keypoints[[parent, child], 0], keypoints[[parent, child], 1], style, color=colour,
                 linewidth=line_width, solid_capstyle="round")
     colours = np.array(joint_colours())
-    marker_area = (1.6 * line_width) ** 2
+    marker_area = (2.0 * line_width) ** 2
     ax.scatter(keypoints[visible, 0], keypoints[visible, 1], s=marker_area, c=colours[visible],
                edgecolors="white", linewidths=0.8, zorder=3)
     ax.scatter(keypoints[~visible, 0], keypoints[~visible, 1], s=marker_area, facecolors="none",
