@@ -141,7 +141,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     try:
         for step in range(start_step, end_step):
             batch = parallel.put_batch(next(batches))
-            state, metrics = step_fn(state, batch)
+            state, metrics = step_fn(step, state, batch)
             history.append(parallel.host_metrics(metrics))
             done = step + 1
             must_save = done % config.checkpoint_every == 0 or done == end_step

@@ -23,7 +23,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxhands.training import sharding
-from jaxhands.training.step import make_train_step
+from jaxhands.training.step import PhaseDispatch, make_train_step
 
 
 def _abstract(state):
@@ -52,10 +52,13 @@ class MeshParallel:
     def put_batch(self, local_batch: dict) -> dict:
         return sharding.put_batch(local_batch, self.mesh)
 
-    def compile_step(self, method, tx, example_state):
+    def compile_step(self, method, tx, example_state) -> PhaseDispatch:
+        """step(step_number, state, batch) -> (state, metrics): one jitted function per phase."""
         state_sharding = jax.tree.map(lambda x: x.sharding, example_state)
-        return jax.jit(make_train_step(method, tx), in_shardings=(state_sharding, sharding.batch_sharding(self.mesh)),
-                       out_shardings=(state_sharding, None), donate_argnums=0)
+        return PhaseDispatch(method, [
+            jax.jit(make_train_step(method, tx, phase=k), in_shardings=(state_sharding, sharding.batch_sharding(self.mesh)),
+                    out_shardings=(state_sharding, None), donate_argnums=0)
+            for k in range(len(method.phases))])
 
     def host_metrics(self, metrics):
         return metrics
@@ -105,9 +108,11 @@ class PmapParallel:
             out[k] = self._stacked(v.reshape((n, -1) + v.shape[1:]))
         return out
 
-    def compile_step(self, method, tx, example_state):
-        return jax.pmap(make_train_step(method, tx, axis_name=sharding.DATA_AXIS), axis_name=sharding.DATA_AXIS,
-                        donate_argnums=0)
+    def compile_step(self, method, tx, example_state) -> PhaseDispatch:
+        return PhaseDispatch(method, [
+            jax.pmap(make_train_step(method, tx, axis_name=sharding.DATA_AXIS, phase=k), axis_name=sharding.DATA_AXIS,
+                     donate_argnums=0)
+            for k in range(len(method.phases))])
 
     def host_metrics(self, metrics):
         return jax.tree.map(lambda x: x[0], metrics)

@@ -43,15 +43,21 @@ def _phase_update(method, tx, phase, state: TrainState, batch, rng, axis_name=No
     return new_state, metrics
 
 
-def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | None = None):
+def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | None = None,
+                    phase: int | None = None):
     """Returns step(state, batch) -> (state, metrics), not yet compiled.
 
     The same pure function serves both parallel modes: under `jax.jit` with sharded
     inputs (axis_name None: XLA inserts the cross-device reductions), and under
     `jax.pmap(..., axis_name=...)`, where gradients, metrics and batch statistics are
     averaged over `axis_name` explicitly.
+
+    phase None: the step picks `method.phase_index(state.step)` itself (lax.switch);
+    phase k: the step always runs phase k, and the caller picks it (see
+    `PhaseDispatch`). Both give identical results and metric structures.
     """
     phases = method.phases
+    only_phase = phase
 
     def step(state: TrainState, batch):
         rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
@@ -76,7 +82,9 @@ def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | N
             return branch
 
         wrapped = [with_all_phases(k, fn) for k, fn in enumerate(branches)]
-        if len(wrapped) == 1:
+        if only_phase is not None:
+            new_state, metrics = wrapped[only_phase](state, batch, rng)
+        elif len(wrapped) == 1:
             new_state, metrics = wrapped[0](state, batch, rng)
         else:
             new_state, metrics = jax.lax.switch(method.phase_index(state.step), wrapped, state, batch, rng)
@@ -85,3 +93,20 @@ def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | N
     return step
 
 
+
+
+class PhaseDispatch:
+    """One compiled step per phase, chosen on the host from the step number.
+
+    XLA:CPU runs a `lax.switch` over large branches far slower than the branch alone
+    (measured: Var. 3 RGB->3D step 8.0 s with the switch, 0.35 s for the same work
+    without), and the host knows the step anyway, so the loop dispatches here.
+    """
+
+    def __init__(self, method, compiled_phases):
+        self.method = method
+        self.compiled = list(compiled_phases)
+
+    def __call__(self, step: int, state, batch):
+        k = int(self.method.phase_index(step)) if len(self.compiled) > 1 else 0
+        return self.compiled[k](state, batch)

@@ -134,3 +134,21 @@ def test_config_errors_are_clear():
         CrossModalVAE(small_config(1, pairs=("nope->kp3d",)))
     with pytest.raises(ValueError, match="schedule"):
         CrossModalVAE(small_config(1, schedule="random"))
+
+
+def test_host_dispatched_phases_equal_the_switch_step():
+    from jaxhands.training.step import PhaseDispatch
+
+    config = small_config(4)
+    method = CrossModalVAE(config)
+    tx = make_optimizer(config)
+    batch = random_hands(8)
+    state_a = state_b = create_train_state(method, tx, jax.random.key(0), batch)
+    switch = jax.jit(make_train_step(method, tx))
+    dispatch = PhaseDispatch(method, [jax.jit(make_train_step(method, tx, phase=k)) for k in range(3)])
+    for s in range(4):
+        state_a, metrics_a = switch(state_a, batch)
+        state_b, metrics_b = dispatch(s, state_b, batch)
+        assert jax.tree.structure(metrics_a) == jax.tree.structure(metrics_b)
+    for a, b in zip(jax.tree.leaves(state_a), jax.tree.leaves(state_b)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)

@@ -119,7 +119,7 @@ def test_rgb_to_3d_and_rgb_to_rgb_learn_a_toy_task():
         return optax.apply_updates(params, updates), state, opt, metrics
 
     first = None
-    for s in range(80):
+    for s in range(120):
         params, state, opt, metrics = step(params, state, opt, jax.random.key(s), s)
         first = first or {k: float(v) for k, v in metrics.items()}
     assert float(metrics["rgb->kp3d/recon"]) < 0.3 * first["rgb->kp3d/recon"]

@@ -36,6 +36,7 @@ def tiny_config(strategy, input_modality="kp2d", extra=(), aligned="", **overrid
     c.mlp_width, c.mlp_layers = 16, 1
     c.respel_width, c.respel_blocks, c.folding_width = 16, 1, 16
     c.pose_decoder_width, c.pose_decoder_layers, c.joint_width = 16, 2, 16
+    c.cloud_emd_weight = 0.0  # the auction EMD compiles slowly; test_cloud_loss_is_chamfer_plus_emd covers it
     c.update(overrides)
     return c
 
@@ -135,7 +136,7 @@ def np_kl(mu_q, lv_q, mu_p, lv_p):
 def _state(method, batch):
     params, model_state = method.init(jax.random.key(3), batch)
     # Move the encoders off their near-standard-normal init so the KLs are not ~0.
-    params = jax.tree.map(lambda p: p * 3.0, params)
+    params = {g: jax.tree.map(lambda p: p * 1.5, v) if g.startswith("enc_") else v for g, v in params.items()}
     return params, model_state
 
 
@@ -148,7 +149,7 @@ def test_s3_alignment_kl_matches_closed_form():
     (mu_x, lv_x), _ = method.encode(params, model_state, "kp2d", batch)
     (mu_j, lv_j), _ = method.encode(params, model_state, "joint", batch)
     align = np_kl(mu_j, lv_j, mu_x, lv_x).mean()
-    assert align > 1.0
+    assert align > 0.05
     np.testing.assert_allclose(float(metrics["align_kl"]), align, rtol=1e-4)
     np.testing.assert_allclose(float(metrics["kp2d/kl"]), np_kl(mu_x, lv_x, 0 * mu_x, 0 * lv_x).mean(), rtol=1e-4)
     np.testing.assert_allclose(float(metrics["joint/kl"]), np_kl(mu_j, lv_j, 0 * mu_j, 0 * lv_j).mean(), rtol=1e-4)
