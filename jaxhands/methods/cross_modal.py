@@ -155,7 +155,12 @@ class CrossModalVAE:
                 new_state[f"dec_{t}"] = dec_state
                 mask = self._sample_mask(batch, i, t)
                 target = self.modality_data(t, batch)
-                recon = get_modality(t).reconstruction_loss(x_hat, target, mask=mask)
+                recon_mask = mask
+                if t in ("kp2d", "kp3d") and "keypoints_defined" in batch:
+                    # Joints the dataset lacks (stored as zeros) are not reconstruction targets.
+                    joint_mask = batch["keypoints_defined"].astype(jnp.float32)
+                    recon_mask = joint_mask if mask is None else joint_mask * mask[:, None]
+                recon = get_modality(t).reconstruction_loss(x_hat, target, mask=recon_mask)
                 kl = kl_to_standard_normal(mu, logvar)
                 if mask is None:
                     kl = jnp.mean(kl)

@@ -96,7 +96,9 @@ class Experiment:
             raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "
                            f"{self.config.method!r} needs; it has {sorted(batch)}")
         out = {k: batch[k] for k in self.fields}
-        for extra in ("labelled", "valid", "record_index"):
+        # keypoints_defined [B, 21]: False for canonical joints a dataset lacks (NYU, ICVL),
+        # which hold zeros and are masked out of pose losses and metrics.
+        for extra in ("labelled", "valid", "record_index", "keypoints_defined"):
             if extra in batch:
                 out[extra] = batch[extra]
         return out
@@ -137,8 +139,30 @@ class Experiment:
         return batch
 
 
+def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) -> None:
+    """The T/S invariances need their root and reference-bone joints in the data: a dataset
+    without a wrist (NYU, ICVL) must name other joints, or normalisation would use zeros."""
+    if "keypoints_defined" not in example or "invariances" not in config:
+        return
+    from jaxhands.geometry import layouts
+    from jaxhands.methods.modalities import Invariances
+
+    inv = Invariances.from_config(config)
+    defined = np.asarray(example["keypoints_defined"]).all(axis=0)
+    needed = {"invariances.root": [inv.root] if inv.translation else [],
+              "invariances.reference_bone": list(inv.reference_bone) if inv.scale else []}
+    for field, joints in needed.items():
+        missing = [layouts.JOINT_NAMES[j] for j in joints if not defined[j]]
+        if missing:
+            have = [n for n, d in zip(layouts.JOINT_NAMES, defined) if d]
+            raise ValueError(f"config.{field} uses joint(s) {missing} that dataset {config.dataset!r} does not have; "
+                             f"choose among {have} (e.g. --config.{field}=...)")
+
+
 def build_experiment(config: ml_collections.ConfigDict) -> Experiment:
     method = build_method(config)
     train_source, test_source = build_sources(config)
     fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(getattr(method, "batch_fields", ()))))
-    return Experiment(config, method, train_source, test_source, fields)
+    experiment = Experiment(config, method, train_source, test_source, fields)
+    check_invariance_joints(config, experiment.example_batch())
+    return experiment

@@ -77,15 +77,19 @@ def make_predict_fn(experiment: Experiment, mesh):
 
 
 def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, num_batches: int) -> dict:
-    """Mean/median EPE (mm) over all joints of the first `num_batches` test batches."""
+    """Mean/median EPE (mm) over all (defined) joints of the first `num_batches` test batches."""
     errors = []
     for i, batch in enumerate(experiment.eval_batches()):
         if i >= num_batches:
             break
         global_batch = sharding.put_batch(batch, mesh)
         _, err = jax.device_get(predict_fn(params, model_state, global_batch))
-        valid = sharding.gather(global_batch["valid"], mesh)
-        errors.append(np.asarray(err)[valid].reshape(-1) * 1000.0)
+        valid = np.asarray(sharding.gather(global_batch["valid"], mesh))
+        err = np.asarray(err)[valid]
+        if "keypoints_defined" in global_batch:  # joints a dataset lacks are not scored
+            defined = np.asarray(sharding.gather(global_batch["keypoints_defined"], mesh))[valid]
+            err = err[defined]
+        errors.append(err.reshape(-1) * 1000.0)
     if not errors:
         return {}
     errors = np.concatenate(errors)

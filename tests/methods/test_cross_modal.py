@@ -152,3 +152,34 @@ def test_host_dispatched_phases_equal_the_switch_step():
         assert jax.tree.structure(metrics_a) == jax.tree.structure(metrics_b)
     for a, b in zip(jax.tree.leaves(state_a), jax.tree.leaves(state_b)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_undefined_joints_are_not_reconstruction_targets():
+    """NYU/ICVL lack some canonical joints (stored as zeros, keypoints_defined False)."""
+    config = small_config(1, input_modality="kp3d")
+    method = CrossModalVAE(config)
+    batch = random_hands(4)
+    params, model_state = method.init(jax.random.key(0), batch)
+    defined = jnp.ones((4, 21), bool).at[:, 8].set(False)
+    loss = method.phases[0].loss
+    with_defined = dict(batch, keypoints_defined=defined)
+    masked = loss(params, model_state, with_defined, jax.random.key(1), 0)[1][0]["kp3d->kp3d/recon"]
+    full = loss(params, model_state, batch, jax.random.key(1), 0)[1][0]["kp3d->kp3d/recon"]
+    # Same noise, same predictions: the masked loss is the full one minus joint 8's squared error.
+    assert 0.0 < float(masked) < float(full)
+    all_undefined = dict(batch, keypoints_defined=jnp.zeros((4, 21), bool))
+    assert float(loss(params, model_state, all_undefined, jax.random.key(1), 0)[1][0]["kp3d->kp3d/recon"]) == 0.0
+
+
+def test_invariance_joints_missing_from_dataset_is_a_clear_error():
+    from jaxhands.training.experiment import check_invariance_joints
+
+    config = small_config(1)
+    config.dataset = "nyu"
+    defined = np.ones((2, 21), bool)
+    defined[:, 0] = False  # no wrist, as in NYU and ICVL
+    with pytest.raises(ValueError, match=r"config.invariances.root uses joint\(s\) \['wrist'\].*'nyu'"):
+        check_invariance_joints(config, {"keypoints_defined": defined})
+    config.invariances.root = "middle_mcp"
+    config.invariances.reference_bone = ("middle_mcp", "middle_pip")
+    check_invariance_joints(config, {"keypoints_defined": defined})  # now fine
