@@ -60,3 +60,9 @@ def apply_module(module, params: dict, model_state: dict, group: str, *args, tra
         out, updates = module.apply(variables, *args, train=True, mutable=list(model_state[group]), **kwargs)
         return out, dict(updates)
     return module.apply(variables, *args, train=train, **kwargs), model_state.get(group, {})
+
+
+def init_module(rng: jax.Array, module, *args, **kwargs) -> tuple[dict, dict]:
+    """Initialises one group's Flax module in eval mode: (params, other collections)."""
+    variables = dict(module.init(rng, *args, train=False, **kwargs))
+    return variables.pop("params"), variables

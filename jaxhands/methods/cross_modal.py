@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
-from jaxhands.methods.base import Phase, apply_module
+from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.modalities import Invariances, get_modality, pose_3d_to_camera
 
 
@@ -124,14 +124,11 @@ class CrossModalVAE:
         z = jnp.zeros((batch["keypoints_3d"].shape[0], self.config.latent_dim), jnp.float32)
         for m, module in self.encoders.items():
             rng, key = jax.random.split(rng)
-            variables = module.init(key, self.modality_data(m, batch), self._hand_side(batch), train=False)
-            params[f"enc_{m}"] = variables.pop("params")
-            model_state[f"enc_{m}"] = dict(variables)
+            params[f"enc_{m}"], model_state[f"enc_{m}"] = init_module(
+                key, module, self.modality_data(m, batch), self._hand_side(batch))
         for m, module in self.decoders.items():
             rng, key = jax.random.split(rng)
-            variables = module.init(key, z, train=False)
-            params[f"dec_{m}"] = variables.pop("params")
-            model_state[f"dec_{m}"] = dict(variables)
+            params[f"dec_{m}"], model_state[f"dec_{m}"] = init_module(key, module, z)
         return params, model_state
 
     # -- training ------------------------------------------------------------------

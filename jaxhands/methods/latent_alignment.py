@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, product_of_gaussian_experts, reparameterize
-from jaxhands.methods.base import Phase, apply_module
+from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.cross_modal import beta_at
 from jaxhands.methods.modalities import Invariances, get_modality
 from jaxhands.methods.point_modalities import cloud_loss, pose_to_camera
@@ -166,14 +166,10 @@ class LatentAlignment:
                 args = (self.modality_data(self.input, batch), self.modality_data(self.aligned, batch))
             else:
                 args = (self.modality_data(which, batch),)
-            variables = module.init(key, *args, self._hand_side(batch), train=False)
-            params[f"enc_{which}"] = variables.pop("params")
-            model_state[f"enc_{which}"] = dict(variables)
+            params[f"enc_{which}"], model_state[f"enc_{which}"] = init_module(key, module, *args, self._hand_side(batch))
         for m, module in self.decoders.items():
             rng, key = jax.random.split(rng)
-            variables = module.init(key, z, train=False)
-            params[f"dec_{m}"] = variables.pop("params")
-            model_state[f"dec_{m}"] = dict(variables)
+            params[f"dec_{m}"], model_state[f"dec_{m}"] = init_module(key, module, z)
         return params, model_state
 
     # -- training ------------------------------------------------------------------
