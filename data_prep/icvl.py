@@ -38,12 +38,12 @@ import pathlib
 
 import numpy as np
 
-from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
+from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError, check_cube_mm,
+                                             depth_cube_metadata, parse_hand_side,
                                              add_common_arguments, add_cube_arguments, add_hand_side_argument,
                                              build_converted_dataset, build_cube_example, common_options,
                                              depth_benchmark_intrinsics, frame_rng, read_png, require_paths,
                                              uvd_labels_to_xyz)
-from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
 NAME = "icvl"
@@ -150,12 +150,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
     """Checks the raw folder and describes the conversion (see module doc)."""
     if train_frames not in ("original", "all"):
         raise ValueError(f"train_frames must be 'original' or 'all', got {train_frames!r}")
-    if cube_mm <= 0:
-        raise ValueError(f"cube_mm must be positive, got {cube_mm}")
+    check_cube_mm(cube_mm)
     layout = get_layout("icvl16")
-    if hand_side not in ("left", "right"):
-        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
-    side = LEFT if hand_side == "left" else RIGHT
+    side = parse_hand_side(hand_side)
     return ConversionSpec(
         name=NAME,
         config_name=f"train_{train_frames}_cube{cube_mm}_{hand_side}_{options.config_suffix()}",
@@ -163,13 +160,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
         options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints,
         splits=list_frames(raw, train_frames),
         convert=functools.partial(convert_frame, options=options, cube_m=cube_mm / 1000.0, hand_side=side),
-        metadata=dict(
-            has_rgb=False, has_depth=True, mask_source="depth_cube", full_image_size=[IMAGE_HW[1], IMAGE_HW[0]],
-            train_frames=train_frames, cube_mm=cube_mm, crop_centre=layout.joint_names[CENTRE_JOINT],
-            hand_side=hand_side, intrinsics="prediction_files 'icvl'",
-            crop="DeepPrior metric cube centred on the palm; depths outside the cube dropped",
-            visible="no occlusion labels: every defined joint inside the crop",
-            raw_joint_names=list(layout.joint_names)))
+        metadata=depth_cube_metadata(
+            layout=layout, centre_joint=CENTRE_JOINT, cube_mm=cube_mm, hand_side=hand_side, image_hw=IMAGE_HW,
+            intrinsics="prediction_files 'icvl'", crop_centre_name="palm", train_frames=train_frames))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

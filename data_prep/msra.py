@@ -36,11 +36,11 @@ import pathlib
 
 import numpy as np
 
-from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
+from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError, check_cube_mm,
+                                             depth_cube_metadata, parse_hand_side,
                                              add_common_arguments, add_cube_arguments, add_hand_side_argument,
                                              build_converted_dataset, build_cube_example, common_options,
                                              depth_benchmark_intrinsics, frame_rng, require_paths)
-from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
 NAME = "msra"
@@ -150,12 +150,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, test_subje
     """Checks the raw folder and describes the conversion (see module doc)."""
     if not 0 <= test_subject < len(SUBJECTS):
         raise ValueError(f"test_subject must be in 0..8, got {test_subject}")
-    if cube_mm <= 0:
-        raise ValueError(f"cube_mm must be positive, got {cube_mm}")
+    check_cube_mm(cube_mm)
     layout = get_layout("msra21")
-    if hand_side not in ("left", "right"):
-        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
-    side = LEFT if hand_side == "left" else RIGHT
+    side = parse_hand_side(hand_side)
     return ConversionSpec(
         name=NAME,
         config_name=f"test_p{test_subject}_cube{cube_mm}_{hand_side}_{options.config_suffix()}",
@@ -163,13 +160,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, test_subje
         options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints,
         splits=list_frames(raw, test_subject),
         convert=functools.partial(convert_frame, options=options, cube_m=cube_mm / 1000.0, hand_side=side),
-        metadata=dict(
-            has_rgb=False, has_depth=True, mask_source="depth_cube", full_image_size=[IMAGE_HW[1], IMAGE_HW[0]],
-            test_subject=SUBJECTS[test_subject], cube_mm=cube_mm, crop_centre=layout.joint_names[CENTRE_JOINT],
-            hand_side=hand_side, intrinsics="prediction_files 'msra'",
-            crop="DeepPrior metric cube centred on the middle MCP; depths outside the cube dropped",
-            visible="no occlusion labels: every defined joint inside the crop",
-            raw_joint_names=list(layout.joint_names)))
+        metadata=depth_cube_metadata(
+            layout=layout, centre_joint=CENTRE_JOINT, cube_mm=cube_mm, hand_side=hand_side, image_hw=IMAGE_HW,
+            intrinsics="prediction_files 'msra'", crop_centre_name="middle MCP", test_subject=SUBJECTS[test_subject]))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

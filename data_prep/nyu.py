@@ -36,12 +36,12 @@ import pathlib
 
 import numpy as np
 
-from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
+from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError, check_cube_mm,
+                                             depth_cube_metadata, parse_hand_side,
                                              add_common_arguments, add_cube_arguments, add_hand_side_argument,
                                              build_converted_dataset, build_cube_example, common_options,
                                              depth_benchmark_intrinsics, frame_rng, load_mat, read_png, require_paths,
                                              uvd_labels_to_xyz)
-from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.layouts import get_layout
 
 NAME = "nyu"
@@ -114,12 +114,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
     kinects = tuple(sorted(set(kinects)))
     if not kinects or any(k not in (1, 2, 3) for k in kinects):
         raise ValueError(f"kinects must be a non-empty subset of (1, 2, 3), got {kinects}")
-    if cube_mm <= 0:
-        raise ValueError(f"cube_mm must be positive, got {cube_mm}")
+    check_cube_mm(cube_mm)
     layout = get_layout("nyu14")
-    if hand_side not in ("left", "right"):
-        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
-    side = LEFT if hand_side == "left" else RIGHT
+    side = parse_hand_side(hand_side)
     return ConversionSpec(
         name=NAME,
         config_name=f"kinect{''.join(map(str, kinects))}_cube{cube_mm}_{hand_side}_{options.config_suffix()}",
@@ -127,13 +124,9 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, cube_mm: i
         options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints,
         splits=list_frames(raw, kinects),
         convert=functools.partial(convert_frame, options=options, cube_m=cube_mm / 1000.0, hand_side=side),
-        metadata=dict(
-            has_rgb=False, has_depth=True, mask_source="depth_cube", full_image_size=[IMAGE_HW[1], IMAGE_HW[0]],
-            kinects=list(kinects), cube_mm=cube_mm, crop_centre=layout.joint_names[CENTRE_JOINT],
-            hand_side=hand_side, intrinsics="prediction_files 'nyu' with fy made positive (y down)",
-            crop="DeepPrior metric cube centred on the palm centre; depths outside the cube dropped",
-            visible="no occlusion labels: every defined joint inside the crop",
-            raw_joint_names=list(layout.joint_names)))
+        metadata=depth_cube_metadata(
+            layout=layout, centre_joint=CENTRE_JOINT, cube_mm=cube_mm, hand_side=hand_side, image_hw=IMAGE_HW,
+            intrinsics="prediction_files 'nyu' with fy made positive (y down)", crop_centre_name="palm centre", kinects=list(kinects)))
 
 
 def _kinect_list(text: str) -> tuple[int, ...]:

@@ -45,12 +45,11 @@ import pathlib
 
 import numpy as np
 
-from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError,
+from jaxhands.data.converted_builder import (ConversionOptions, ConversionSpec, RawDatasetError, parse_hand_side,
                                              add_common_arguments, add_hand_side_argument, build_converted_dataset,
                                              build_example, common_options, frame_rng, load_mat, read_png,
                                              require_paths)
 from jaxhands.data.cropping import rgb_crop_box
-from jaxhands.data.schema import LEFT, RIGHT
 from jaxhands.geometry.camera import intrinsics_matrix, project
 from jaxhands.geometry.layouts import get_layout, stb_palm_to_wrist, to_canonical
 
@@ -154,8 +153,7 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, palm_to_wr
     views = tuple(views)
     if not views or any(v not in VIEWS for v in views) or len(set(views)) != len(views):
         raise ValueError(f"views must be distinct names from {VIEWS}, got {views}")
-    if hand_side not in ("left", "right"):
-        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
+    side = parse_hand_side(hand_side)
     layout = get_layout("stb")
     slot0 = ("palm centre (STB's own joint)" if palm_to_wrist == "none" else
              f"wrist = {palm_to_wrist} + 2 (palm - {palm_to_wrist}) (jaxhands.geometry.stb_palm_to_wrist)")
@@ -167,7 +165,7 @@ def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, palm_to_wr
         options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints,
         splits=list_frames(raw, views),
         convert=functools.partial(convert_frame, options=options, palm_to_wrist=palm_to_wrist,
-                                  hand_side=LEFT if hand_side == "left" else RIGHT),
+                                  hand_side=side),
         metadata=dict(
             has_rgb=True, has_depth=False, mask_source="none", full_image_size=[IMAGE_HW[1], IMAGE_HW[0]],
             views=list(views), slot0=slot0,

@@ -257,6 +257,31 @@ def build_cube_example(*, depth, keypoints_3d_raw, layout: str, centre_joint: in
         frame=frame, source=source, rng=rng, depth=kept, mask=(kept > 0).astype(np.uint8))
 
 
+def parse_hand_side(hand_side: str) -> int:
+    """'left' / 'right' (the converters' --hand-side) -> schema LEFT / RIGHT."""
+    if hand_side not in ("left", "right"):
+        raise ValueError(f"hand_side must be 'left' or 'right', got {hand_side!r}")
+    return schema.LEFT if hand_side == "left" else schema.RIGHT
+
+
+def check_cube_mm(cube_mm: int) -> None:
+    if cube_mm <= 0:
+        raise ValueError(f"cube_mm must be positive, got {cube_mm}")
+
+
+def depth_cube_metadata(*, layout, centre_joint: int, cube_mm: int, hand_side: str, image_hw: tuple[int, int],
+                        intrinsics: str, crop_centre_name: str, **extra) -> dict[str, Any]:
+    """Dataset metadata shared by the depth benchmarks (NYU, ICVL, MSRA): no RGB,
+    cube-segmentation mask, no occlusion labels."""
+    return dict(
+        has_rgb=False, has_depth=True, mask_source="depth_cube", full_image_size=[image_hw[1], image_hw[0]],
+        **extra, cube_mm=cube_mm, crop_centre=layout.joint_names[centre_joint], hand_side=hand_side,
+        intrinsics=intrinsics,
+        crop=f"DeepPrior metric cube centred on the {crop_centre_name}; depths outside the cube dropped",
+        visible="no occlusion labels: every defined joint inside the crop",
+        raw_joint_names=list(layout.joint_names))
+
+
 def depth_benchmark_intrinsics(dataset: str) -> np.ndarray:
     """float64 [3, 3] K of a depth benchmark's images ("nyu", "icvl", "msra") in the jaxhands frame.
 
