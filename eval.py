@@ -3,7 +3,10 @@
     python eval.py --workdir DIR
         restores DIR's latest checkpoint, predicts 3D joints for the whole test split and
         writes DIR/eval/metrics.json (mean/median EPE mm, PCK curve, AUC 20-50 mm, PCF
-        success rates), DIR/eval/pck.png and DIR/eval/predictions.npz.
+        success rates), DIR/eval/pck.png, DIR/eval/predictions.npz, DIR/eval/examples.png
+        (predicted over ground-truth skeletons of the first test samples) and, for
+        methods that decode a point cloud (Yang et al. S2-S4), DIR/eval/clouds.png (the
+        cloud decoded from the input's latent next to the ground-truth cloud).
 
     python eval.py --predictions FILE --ground-truth FILE --dataset icvl|nyu|msra
         scores a (u, v, d) prediction file of the depth benchmarks: mean 3D error (mm)
@@ -28,7 +31,7 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
     import numpy as np
 
     from jaxhands.evaluation.metrics import evaluate_keypoints, success_rate_curve
-    from jaxhands.evaluation.plots import plot_pck_curve
+    from jaxhands.evaluation.plots import plot_pck_curve, plot_prediction_grid
     from jaxhands.training import sharding
     from jaxhands.training.checkpoints import Checkpointer
     from jaxhands.training.experiment import build_experiment
@@ -90,7 +93,37 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
     plot_pck_curve({config.get("name", config.method): metrics["pck"]},
                    out_dir / "pck.png", title=f"3D PCK ({config.dataset}, {pred.shape[0]} samples)")
     np.savez_compressed(out_dir / "predictions.npz", pred=pred, gt=gt, visible=visible)
+    shown = min(NUM_EXAMPLES, pred.shape[0])
+    sample_epe = np.linalg.norm(pred - gt, axis=-1).mean(-1) * 1000.0
+    plot_prediction_grid(pred[:shown], gt[:shown], out_dir / "examples.png",
+                         titles=[f"test {i}: {sample_epe[i]:.1f} mm" for i in range(shown)],
+                         title=f"{config.get('name', config.method)} step {result['step']}: dashed = prediction")
+    _plot_decoded_clouds(experiment, state, mesh, out_dir / "clouds.png", f"step {result['step']}")
     return result
+
+
+NUM_EXAMPLES = 8
+
+
+def _plot_decoded_clouds(experiment, state, mesh, path, label: str) -> None:
+    """Yang et al. Fig. 3 on the first test samples, for methods that decode a cloud."""
+    import jax
+    import numpy as np
+
+    from jaxhands.evaluation.plots import plot_point_cloud_pairs
+    from jaxhands.training import sharding
+
+    method = experiment.method
+    cloud = next((m for m in getattr(method, "decoder_names", ()) if m.startswith("cloud")), None)
+    if cloud is None or not hasattr(method, "predict_cloud"):
+        return
+    batch = sharding.put_batch(next(iter(experiment.eval_batches())), mesh)
+    decode = jax.jit(lambda p, s, b: (method.predict_cloud(p, s, b), method.modality_data(cloud, b)),
+                     out_shardings=sharding.replicated(mesh))
+    recon, target = (np.asarray(a) for a in decode(state.params, state.model_state, batch))
+    shown = min(6, recon.shape[0])
+    plot_point_cloud_pairs(target[:shown], recon[:shown], path,
+                           title=f"{cloud} decoded from q(z | {method.input}), {label}")
 
 
 def _jsonable(x):

@@ -4,4 +4,6 @@ from configs.common import cross_modal_config
 
 
 def get_config():
-    return cross_modal_config("kp2d", 2)
+    c = cross_modal_config("kp2d", 2)
+    c.name = "spurr18_2d_to_3d_var2"
+    return c

@@ -9,4 +9,6 @@ from configs.common import cross_modal_config
 
 
 def get_config():
-    return cross_modal_config("kp3d", 2)
+    c = cross_modal_config("kp3d", 2)
+    c.name = "spurr18_3d_to_3d_var2"
+    return c

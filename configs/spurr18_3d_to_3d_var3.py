@@ -9,4 +9,6 @@ from configs.common import cross_modal_config
 
 
 def get_config():
-    return cross_modal_config("kp3d", 3)
+    c = cross_modal_config("kp3d", 3)
+    c.name = "spurr18_3d_to_3d_var3"
+    return c

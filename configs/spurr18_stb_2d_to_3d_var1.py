@@ -11,4 +11,5 @@ def get_config():
     c.num_train_steps = 6000
     c.eval_every = 1000
     c.checkpoint_every = 1000
+    c.name = "spurr18_stb_2d_to_3d_var1"
     return c

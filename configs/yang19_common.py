@@ -29,9 +29,11 @@ def latent_alignment_config(strategy: str, input_modality: str = "rgb", extra_de
     c.num_points = 256
     c.synthetic_num_train = 4000
     c.synthetic_num_test = 500
-    # Yang Sec. 4.1: scale [1, 1.2], shift +-20 px of 256 (~0.08), rotation +-180 deg, hue +-0.1.
+    # Yang Sec. 4.1: scale [1, 1.2], shift +-20 px of 256 (~0.08), rotation +-180 deg, hue +-0.1;
+    # the 256-point cloud is re-drawn from the (augmented) depth map at every step.
     c.augment = ml_collections.ConfigDict(dict(
-        rotation_max_deg=180.0, scale_range=(1.0, 1.2), shift_max=0.08, flip_prob=0.0, hue_max=0.1))
+        rotation_max_deg=180.0, scale_range=(1.0, 1.2), shift_max=0.08, flip_prob=0.0, hue_max=0.1,
+        points_from_depth=True))
 
     c.latent_dim = 64
     c.beta = 1e-3

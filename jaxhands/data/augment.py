@@ -49,6 +49,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from jaxhands.data.schema import LEFT, RIGHT
+from jaxhands.geometry.camera import sample_depth_points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,10 @@ class AugmentConfig:
     shift_max: crop translation drawn uniformly in ±this fraction of the image size, per axis.
     flip_prob: probability of a horizontal flip (which also swaps the hand side).
     hue_max: hue shift drawn uniformly in ±this fraction of the hue circle.
+    points_from_depth: re-sample the sample's point cloud from its (augmented) depth map
+      at every step (Yang et al. Sec. 4.1: 256 points "randomly sampled" from the depth
+      map): the same number of points as stored, uniform over the measured pixels,
+      jittered within each pixel and back-projected with the augmented intrinsics.
     """
 
     rotation_max_deg: float = 0.0
@@ -67,6 +72,7 @@ class AugmentConfig:
     shift_max: float = 0.0
     flip_prob: float = 0.0
     hue_max: float = 0.0
+    points_from_depth: bool = False
 
     def __post_init__(self):
         scale_range = tuple(float(s) for s in self.scale_range)
@@ -105,7 +111,7 @@ class AugmentConfig:
 
     @property
     def enabled(self) -> bool:
-        return self.geometric or self.hue_max > 0
+        return self.geometric or self.hue_max > 0 or self.points_from_depth
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,4 +360,25 @@ def augment_with_config(sample: Mapping[str, Any], config: AugmentConfig, rng: n
     out = apply_geometry(sample, params) if config.geometric else dict(sample)
     if config.hue_max > 0 and "image" in out:
         out["image"] = shift_hue(out["image"], params.hue_shift)
+    if config.points_from_depth:
+        out["points"] = resample_points_from_depth(out, rng)
     return out
+
+
+def resample_points_from_depth(sample: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """A fresh cloud [N, 3] (N = the stored cloud's size) drawn from the sample's depth map.
+
+    The draws come after `draw_params`' six uniforms, so turning this on leaves the other
+    augmentations' draws unchanged. When augmentation has moved every measured pixel out
+    of the frame, the stored cloud (already moved with the hand by `apply_geometry`) is
+    kept: it samples the same surface.
+    """
+    missing = [f for f in ("points", "depth", "intrinsics") if f not in sample]
+    if missing:
+        raise ValueError(f"points_from_depth needs the sample fields {missing} (it re-draws `points` "
+                         "from `depth` with `intrinsics`); the source has only "
+                         f"{sorted(sample)}")
+    num_points = int(np.shape(sample["points"])[0])
+    if not np.any(np.asarray(sample["depth"]) > 0):
+        return np.asarray(sample["points"], np.float32)
+    return sample_depth_points(sample["depth"], sample["intrinsics"], num_points, rng)

@@ -281,3 +281,74 @@ def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: st
         ax.text(0.5, 0.99, title, transform=ax.transAxes, ha="center", va="top", fontsize=10,
                 color="white", bbox=dict(facecolor="black", alpha=0.5, edgecolor="none", pad=2))
     return _save(figure, path)
+
+
+def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles: Sequence[str] | None = None, *,
+                         title: str | None = None, view: tuple[float, float] = (15.0, -65.0),
+                         panel_size: float = 2.6, dpi: int = 100) -> pathlib.Path:
+    """Predicted (dashed) over ground-truth (solid) skeletons [21, 3], one sample per panel -> PNG.
+
+    Each panel is centred on its ground truth with one axis range shared by all panels,
+    so errors look equally large wherever they happen.
+    """
+    predicted = _as_skeletons(predictions, "predictions")
+    truth = _as_skeletons(ground_truth, "ground_truth")
+    if len(predicted) != len(truth):
+        raise ValueError(f"predictions ({len(predicted)}) and ground_truth ({len(truth)}) must pair up")
+    if titles is not None and len(titles) != len(truth):
+        raise ValueError(f"titles: expected one per sample ({len(truth)}), got {len(titles)}")
+    ncols = max(1, min(ncols, len(truth)))
+    nrows = -(-len(truth) // ncols)
+    figure = _new_figure((panel_size * ncols, panel_size * nrows), dpi)
+    pairs = [(_to_plot_frame(t), _to_plot_frame(p)) for t, p in zip(truth, predicted)]
+    half_range = max(_half_range(np.concatenate(pair)) for pair in pairs)
+    for i, (t, p) in enumerate(pairs):
+        ax = figure.add_subplot(nrows, ncols, i + 1, projection="3d")
+        _draw_skeleton_3d(ax, t, None, "-", "ground truth" if i == 0 else None)
+        _draw_skeleton_3d(ax, p, None, "--", "prediction" if i == 0 else None)
+        _frame_axes_3d(ax, t, half_range, view, show_ticks=False)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+        if i == 0:
+            ax.legend(loc="upper left", fontsize=7)
+    header = 0.45 / (panel_size * nrows) if title else 0.0
+    if title:
+        figure.suptitle(title, y=1.0 - 0.1 / (panel_size * nrows), va="top")
+    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.1)
+    return _save(figure, path)
+
+
+def plot_point_cloud_pairs(targets, reconstructions, path, *, title: str | None = None,
+                           row_labels: tuple[str, str] = ("ground truth", "reconstruction"),
+                           view: tuple[float, float] = (15.0, -65.0), panel_size: float = 2.4,
+                           dpi: int = 100) -> pathlib.Path:
+    """Columns of (target cloud above, reconstructed cloud below), each [N, 3] (camera-like
+    axes, any unit; the two clouds of a column may differ in N) -> PNG (Yang et al. Fig. 3).
+
+    A column's two panels share their centre and range, so shape and size compare directly.
+    """
+    targets = [np.asarray(t, np.float64) for t in targets]
+    reconstructions = [np.asarray(r, np.float64) for r in reconstructions]
+    if not targets or len(targets) != len(reconstructions):
+        raise ValueError(f"targets ({len(targets)}) and reconstructions ({len(reconstructions)}) must pair up, "
+                         "at least one pair")
+    for name, clouds in (("targets", targets), ("reconstructions", reconstructions)):
+        for i, cloud in enumerate(clouds):
+            if cloud.ndim != 2 or cloud.shape[-1] != 3 or not np.all(np.isfinite(cloud)):
+                raise ValueError(f"{name}[{i}]: expected a finite [N, 3] cloud, got shape {cloud.shape}")
+    ncols = len(targets)
+    figure = _new_figure((panel_size * ncols, panel_size * 2), dpi)
+    for col, (target, recon) in enumerate(zip(targets, reconstructions)):
+        t, r = _to_plot_frame(target), _to_plot_frame(recon)
+        half_range = _half_range(np.concatenate([t, r]))
+        for row, (cloud, colour) in enumerate(((t, "#1f77b4"), (r, "#d62728"))):
+            ax = figure.add_subplot(2, ncols, row * ncols + col + 1, projection="3d")
+            ax.scatter(cloud[:, 0], cloud[:, 1], cloud[:, 2], s=3, c=colour, depthshade=True)
+            _frame_axes_3d(ax, t, half_range, view, show_ticks=False)
+            if col == 0:
+                ax.set_title(row_labels[row], fontsize=9)
+    header = 0.45 / (panel_size * 2) if title else 0.0
+    if title:
+        figure.suptitle(title, y=1.0 - 0.1 / (panel_size * 2), va="top")
+    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.1)
+    return _save(figure, path)

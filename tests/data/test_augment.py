@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib.colors
@@ -254,3 +255,54 @@ def test_config_from_mapping_and_validation():
         AugmentConfig(scale_range=(1.2, 1.0))
     with pytest.raises(ValueError, match="flip_prob"):
         AugmentConfig(flip_prob=1.5)
+
+
+def test_points_from_depth_lie_on_the_augmented_depth_surface(samples):
+    config = dataclasses.replace(STRONG, points_from_depth=True)
+    for i, sample in enumerate(samples):
+        out = augment_with_config(sample, config, np.random.default_rng(i))
+        pts = out["points"]
+        assert pts.shape == sample["points"].shape and pts.dtype == np.float32
+        uv = project(pts, out["intrinsics"])
+        cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
+        assert np.all((rows >= 0) & (rows < SIZE) & (cols >= 0) & (cols < SIZE))
+        # Each point back-projects from a measured pixel at exactly that pixel's depth.
+        np.testing.assert_allclose(pts[:, 2], out["depth"][rows, cols], rtol=1e-6)
+        assert np.all(out["depth"][rows, cols] > 0)
+
+
+def test_points_from_depth_follow_the_hand_under_rotation_and_flip():
+    # Without zoom/shift the whole hand stays in frame, so a dense re-sampled cloud and the
+    # stored cloud moved with the hand sample the same surface: centroids agree to ~mm.
+    turn = AugmentConfig(rotation_max_deg=180, flip_prob=0.5)
+    displacement = []
+    for i in range(3):
+        sample = generate_sample(i, seed=5, image_size=SIZE, num_points=1024)
+        moved = augment_with_config(sample, turn, np.random.default_rng(i))["points"]
+        fresh = augment_with_config(sample, dataclasses.replace(turn, points_from_depth=True),
+                                    np.random.default_rng(i))["points"]
+        assert np.linalg.norm(fresh.mean(0) - moved.mean(0)) < 0.004
+        displacement.append(np.linalg.norm(moved.mean(0) - sample["points"].mean(0)))
+    assert max(displacement) > 0.02  # the augmentation did move the hand, so the check above discriminates
+
+
+def test_points_from_depth_changes_only_the_points_and_differs_per_draw(samples):
+    sample = samples[0]
+    config = dataclasses.replace(STRONG, points_from_depth=True)
+    a = augment_with_config(sample, config, np.random.default_rng(3))
+    b = augment_with_config(sample, STRONG, np.random.default_rng(3))
+    c = augment_with_config(sample, config, np.random.default_rng(4))
+    for name in ("image", "depth", "mask", "keypoints_2d", "keypoints_3d", "intrinsics", "hand_side"):
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert not np.allclose(a["points"], b["points"])
+    assert not np.allclose(a["points"], c["points"])
+
+
+def test_points_from_depth_needs_depth_and_keeps_the_cloud_without_measurements(samples):
+    config = AugmentConfig(points_from_depth=True)
+    no_depth = {k: v for k, v in samples[0].items() if k != "depth"}
+    with pytest.raises(ValueError, match="points_from_depth needs the sample fields \\['depth'\\]"):
+        augment_with_config(no_depth, config, np.random.default_rng(0))
+    empty = dict(samples[0], depth=np.zeros_like(samples[0]["depth"]))
+    np.testing.assert_array_equal(augment_with_config(empty, config, np.random.default_rng(0))["points"],
+                                  samples[0]["points"])

@@ -89,3 +89,31 @@ def test_skeleton_2d_on_image_draws_bones_at_keypoints(tmp_path):
     np.testing.assert_allclose(drawn[4, 120, :3], 0.0, atol=0.02)
     with pytest.raises(ValueError, match=r"image: expected uint8 \[H, W, 3\]"):
         plots.plot_skeleton_2d_on_image(image.astype(np.float32), keypoints, tmp_path / "bad.png")
+
+
+def test_prediction_grid_draws_every_panel_and_pairs_inputs(tmp_path):
+    hands = [_hand(), _hand(0.07)]
+    path = plots.plot_prediction_grid([h + 0.01 for h in hands], hands, tmp_path / "ex.png", ncols=2,
+                                      titles=["a", "b"], panel_size=2.0, dpi=100)
+    image = _read_png(path)
+    assert image.shape[:2] == (200, 400)
+    thumb = np.array(matplotlib.colors.to_rgb(plots.FINGER_COLOURS["thumb"]))
+    hits = np.all(np.abs(image[..., :3] - thumb) < 0.05, axis=-1)
+    assert hits[:, :200].sum() > 20 and hits[:, 200:].sum() > 20  # both panels drawn
+    with pytest.raises(ValueError, match=r"predictions \(1\) and ground_truth \(2\) must pair up"):
+        plots.plot_prediction_grid(hands[:1], hands, tmp_path / "bad.png")
+
+
+def test_point_cloud_pairs_put_targets_above_reconstructions(tmp_path):
+    rng = np.random.default_rng(0)
+    clouds = [rng.normal(size=(64, 3)) * 0.03 for _ in range(3)]
+    path = plots.plot_point_cloud_pairs(clouds, [c * 1.1 for c in clouds], tmp_path / "clouds.png",
+                                        panel_size=2.0, dpi=100)
+    image = _read_png(path)
+    assert image.shape[:2] == (400, 600)
+    blue = np.all(np.abs(image[..., :3] - np.array(matplotlib.colors.to_rgb("#1f77b4"))) < 0.15, axis=-1)
+    red = np.all(np.abs(image[..., :3] - np.array(matplotlib.colors.to_rgb("#d62728"))) < 0.15, axis=-1)
+    assert blue[:200].sum() > 50 and blue[200:].sum() == 0
+    assert red[200:].sum() > 50 and red[:200].sum() == 0
+    with pytest.raises(ValueError, match=r"reconstructions\[1\]: expected a finite \[N, 3\] cloud"):
+        plots.plot_point_cloud_pairs(clouds[:2], [clouds[0], np.zeros((5, 2))], tmp_path / "bad.png")

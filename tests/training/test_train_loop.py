@@ -91,4 +91,6 @@ def test_training_beats_untrained_model_in_eval(tmp_path, data_dir):
     assert written["mean_epe_mm"] == pytest.approx(trained["mean_epe_mm"])
     assert len(written["pck"]["thresholds_mm"]) == len(written["pck"]["values"])
     assert 0.0 <= written["auc_20_50"] <= 1.0
-    assert (tmp_path / "eval" / "pck.png").stat().st_size > 1000
+    for figure in ("pck.png", "examples.png"):
+        assert (tmp_path / "eval" / figure).stat().st_size > 1000, figure
+    assert not (tmp_path / "eval" / "clouds.png").exists()  # this method decodes no cloud
