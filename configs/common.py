@@ -20,6 +20,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.num_points = 256
     c.synthetic_num_train = 20000
     c.synthetic_num_test = 1000
+    c.synthetic_background = "textured"
     c.augment = ml_collections.ConfigDict(dict(
         rotation_max_deg=0.0, scale_range=(1.0, 1.0), shift_max=0.0, flip_prob=0.0, hue_max=0.0))
     c.labelled_fraction = 1.0
@@ -87,6 +88,11 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     c.synthetic_num_test = 500
     c.resnet_depth = 18  # 18, 34 or 50
     c.resnet_width = 16
+    c.resnet_stem = "imagenet"  # or "small" (3x3 stride-1 stem: 2x the resolution, 4x the cost)
+    c.resnet_pooling = "average"  # or "flatten" (keeps the last map's layout, DeepPrior-style)
+    # Initial bias of the ResNet posterior's logvar head (sigma = exp(-3) ~ 0.05 at the start):
+    # with 0 (sigma 1) z is almost pure noise at first and the RGB decoder learns only the mean pose.
+    c.encoder_logvar_init = -6.0
     c.heatmap_size = 32  # for pairs decoding to "heatmap" (Yang et al.)
     # Spurr supp.: shifted boxes, rotations in [-45, 45] degrees, flips; the paper's hue jitter
     # only changes colour, so depth runs without it.

@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=int_at_least(8), required=True, help="square image side in pixels")
     parser.add_argument("--num-points", type=positive_int, default=256, help="surface points per sample")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="generator seed")
+    parser.add_argument("--background", choices=("textured", "plain"), default="textured",
+                        help="image backgrounds: textured clutter (default) or one plain colour per image")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="generation processes (default: all CPUs for >= 64 samples)")
 
@@ -30,4 +32,5 @@ def prepare(args: argparse.Namespace):
     tfds.disable_progress_bar()
     return build_synthetic_dataset(
         args.out, image_size=args.image_size, num_points=args.num_points, seed=args.seed,
-        num_train=args.num_train, num_test=args.num_test, workers=args.workers, overwrite=args.overwrite)
+        num_train=args.num_train, num_test=args.num_test, workers=args.workers, overwrite=args.overwrite,
+        background=args.background)

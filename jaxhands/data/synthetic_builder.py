@@ -33,6 +33,7 @@ import tqdm
 
 from jaxhands.data import schema
 from jaxhands.data.storage import PrepareResult, load_split, prepare_atomically
+from jaxhands.synthetic.config import BACKGROUNDS
 
 GenerateFn = Callable[..., dict]
 
@@ -73,16 +74,20 @@ def _check_sizes(image_size: int, num_points: int, seed: int, num_train: int, nu
 
 
 class SyntheticHandsConfig(tfds.core.BuilderConfig):
-    """Image size, point count, seed and split sizes; all of them name the config."""
+    """Image size, point count, seed, split sizes and background; all of them name the config."""
 
     def __init__(self, *, image_size: int = 128, num_points: int = 256, seed: int = 0,
-                 num_train: int = 2000, num_test: int = 200):
+                 num_train: int = 2000, num_test: int = 200, background: str = "textured"):
         _check_sizes(image_size, num_points, seed, num_train, num_test)
+        if background not in BACKGROUNDS:
+            raise ValueError(f"invalid synthetic dataset config: background must be one of {BACKGROUNDS}, "
+                             f"got {background!r}")
         super().__init__(
             name=config_name(image_size=image_size, num_points=num_points, seed=seed,
-                             num_train=num_train, num_test=num_test),
+                             num_train=num_train, num_test=num_test, background=background),
             description=(f"{image_size}x{image_size} images, {num_points} points, seed {seed}, "
-                         f"{num_train} train / {num_test} test samples"))
+                         f"{num_train} train / {num_test} test samples, {background} backgrounds"))
+        self.background = background
         self.image_size = int(image_size)
         self.num_points = int(num_points)
         self.seed = int(seed)
@@ -90,14 +95,28 @@ class SyntheticHandsConfig(tfds.core.BuilderConfig):
         self.num_test = int(num_test)
 
 
-def config_name(*, image_size: int, num_points: int, seed: int, num_train: int, num_test: int) -> str:
-    return f"img{image_size}_pts{num_points}_seed{seed}_train{num_train}_test{num_test}"
+def config_name(*, image_size: int, num_points: int, seed: int, num_train: int, num_test: int,
+                background: str = "textured") -> str:
+    # Textured (the default) keeps the original names, so existing datasets stay valid.
+    suffix = "" if background == "textured" else f"_bg{background}"
+    return f"img{image_size}_pts{num_points}_seed{seed}_train{num_train}_test{num_test}{suffix}"
+
+
+def _generator_kwargs(background: str) -> dict[str, Any]:
+    # Only a non-default background needs a SyntheticConfig, so generators that take just
+    # (index, seed, image_size, num_points) keep working for the default.
+    if background == "textured":
+        return {}
+    from jaxhands.synthetic.config import SyntheticConfig
+
+    return {"config": SyntheticConfig(background=background)}
 
 
 def _generate_checked(index: int, *, generate_fn: GenerateFn, seed: int, image_size: int,
-                      num_points: int) -> dict[str, Any]:
+                      num_points: int, background: str = "textured") -> dict[str, Any]:
     """One sample with its metadata, validated against the schema (runs in the workers)."""
-    sample = generate_fn(index, seed=seed, image_size=image_size, num_points=num_points)
+    sample = generate_fn(index, seed=seed, image_size=image_size, num_points=num_points,
+                         **_generator_kwargs(background))
     schema.validate_sample(sample, image_size, num_points, where=f"synthetic sample {index} (seed {seed})")
     example = {name: sample[name] for name in schema.FEATURES}
     example["index"] = np.int64(index)
@@ -171,7 +190,7 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
             disable_shuffling=True,
             metadata=tfds.core.MetadataDict(
                 image_size=config.image_size, num_points=config.num_points, seed=config.seed,
-                num_train=config.num_train, num_test=config.num_test,
+                num_train=config.num_train, num_test=config.num_test, background=config.background,
                 generator=self._generator_name()),
         )
 
@@ -194,7 +213,8 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         config = self.builder_config
         generate = functools.partial(
             _generate_checked, generate_fn=self._generate_fn or default_generate_fn(),
-            seed=config.seed, image_size=config.image_size, num_points=config.num_points)
+            seed=config.seed, image_size=config.image_size, num_points=config.num_points,
+            background=config.background)
         count = stop - start
         workers = self._workers
         if workers is None:
@@ -238,13 +258,13 @@ def _generate_in_pool(pool: concurrent.futures.Executor, generate: Callable[[int
 def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 128, num_points: int = 256,
                             seed: int = 0, num_train: int = 2000, num_test: int = 200,
                             workers: int | None = None, overwrite: bool = False,
-                            generate_fn: GenerateFn | None = None) -> PrepareResult:
+                            generate_fn: GenerateFn | None = None, background: str = "textured") -> PrepareResult:
     """Writes the synthetic dataset under `data_dir` (atomically; see storage.prepare_atomically).
 
     Returns the version directory and whether it was created (False: already complete).
     """
     config = SyntheticHandsConfig(image_size=image_size, num_points=num_points, seed=seed,
-                                  num_train=num_train, num_test=num_test)
+                                  num_train=num_train, num_test=num_test, background=background)
 
     def make_builder(root: pathlib.Path) -> SyntheticHands:
         return SyntheticHands(config=config, data_dir=root, generate_fn=generate_fn, workers=workers)
@@ -253,14 +273,14 @@ def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 12
 
 
 def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, seed: int, image_size: int,
-                             num_points: int) -> None:
+                             num_points: int, background: str = "textured") -> None:
     """Raises StaleDatasetError if train record 0 differs from a freshly generated sample 0.
 
     Compares the pose, camera and side (tolerant to last-bit float differences between
     machines), which change whenever the generator's sampling changes.
     """
     stored = load_split(path, "train")[0]
-    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points)
+    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points, **_generator_kwargs(background))
     same = (np.allclose(stored["keypoints_3d"], fresh["keypoints_3d"], atol=1e-5)
             and np.allclose(stored["intrinsics"], fresh["intrinsics"], atol=1e-4)
             and int(stored["hand_side"]) == int(fresh["hand_side"]))
@@ -273,15 +293,16 @@ def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, see
 
 def ensure_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int, num_points: int,
                              num_train: int, num_test: int, seed: int, workers: int | None = None,
-                             generate_fn: GenerateFn | None = None, verify: bool = True) -> pathlib.Path:
+                             generate_fn: GenerateFn | None = None, verify: bool = True,
+                             background: str = "textured") -> pathlib.Path:
     """The version directory of the synthetic dataset with this config, built if absent.
 
     verify: check that an existing dataset still matches the generator (one sample).
     """
     result = build_synthetic_dataset(data_dir, image_size=image_size, num_points=num_points, seed=seed,
                                      num_train=num_train, num_test=num_test, workers=workers,
-                                     generate_fn=generate_fn)
+                                     generate_fn=generate_fn, background=background)
     if verify and not result.created:
         _check_generator_matches(result.path, generate_fn or default_generate_fn(), seed=seed,
-                                 image_size=image_size, num_points=num_points)
+                                 image_size=image_size, num_points=num_points, background=background)
     return result.path

@@ -76,7 +76,10 @@ def heatmap_keypoints(batch, inv: Invariances | None = None):
 def _resnet_encoder(channels: int):
     def make(config):
         return ResNetEncoder(latent_dim=config.latent_dim, depth=config.get("resnet_depth", 18),
-                             width=config.get("resnet_width", 64), in_channels=channels)
+                             width=config.get("resnet_width", 64), in_channels=channels,
+                             stem=config.get("resnet_stem", "imagenet"),
+                             logvar_init=config.get("encoder_logvar_init", 0.0),
+                             pooling=config.get("resnet_pooling", "average"))
     return make
 
 

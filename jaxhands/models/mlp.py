@@ -28,14 +28,23 @@ class MLP(nn.Module):
 
 
 class GaussianHead(nn.Module):
-    """Linear heads for the latent posterior q(z|x): returns (mu, logvar), [batch, latent_dim]."""
+    """Linear heads for the latent posterior q(z|x): returns (mu, logvar), [batch, latent_dim].
+
+    logvar_init: initial bias of the logvar head. 0 starts every posterior at the prior's
+    unit variance; a deep image encoder's initial means barely differ between images
+    (spread ~0.3), so z would start as almost pure noise and the decoder learns only the
+    mean pose. A negative value (the image configs use -6, sigma ~0.05) starts from
+    informative samples; beta's KL term still pulls the variances to where they belong.
+    """
 
     latent_dim: int
+    logvar_init: float = 0.0
 
     @nn.compact
     def __call__(self, h):
         mu = nn.Dense(self.latent_dim, name="mu")(h)
-        logvar = nn.Dense(self.latent_dim, name="logvar")(h)
+        logvar = nn.Dense(self.latent_dim, name="logvar",
+                          bias_init=nn.initializers.constant(self.logvar_init))(h)
         return mu, logvar
 
 

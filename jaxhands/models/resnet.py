@@ -19,6 +19,13 @@ from jaxhands.models.mlp import GaussianHead
 
 # Blocks per stage of the standard depths.
 STAGE_SIZES = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
+# "imagenet": 7x7 stride-2 convolution + max-pool (/4), He et al.'s stem for 224 px inputs;
+# "small": 3x3 stride-1 convolution + max-pool (/2), which keeps twice the resolution for
+# small crops (at 64 px a finger is ~3 px wide, below the imagenet stem's stride).
+STEMS = ("imagenet", "small")
+# "average": global average pooling (He et al.); "flatten": the last feature map flattened,
+# which keeps where things are (DeepPrior and Crossing Nets regress pose from flattened maps).
+POOLINGS = ("average", "flatten")
 # BatchNorm momentum of the running averages (PyTorch's 0.1 update rate).
 BN_MOMENTUM = 0.9
 
@@ -78,21 +85,32 @@ class ResNet(nn.Module):
 
     depth: int = 18
     width: int = 64
+    stem: str = "imagenet"
+    pooling: str = "average"
 
     @nn.compact
     def __call__(self, x, *, train: bool):
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"ResNet pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.stem not in STEMS:
+            raise ValueError(f"ResNet stem must be one of {STEMS}, got {self.stem!r}")
         if self.depth not in STAGE_SIZES:
             raise ValueError(f"ResNet depth must be one of {sorted(STAGE_SIZES)}, got {self.depth}")
         if x.ndim != 4:
             raise ValueError(f"ResNet expects NHWC images [batch, H, W, C], got shape {x.shape}")
         block = BottleneckBlock if self.depth >= 50 else BasicBlock
-        x = nn.Conv(self.width, (7, 7), 2, padding=3, use_bias=False, name="stem_conv")(x)
+        if self.stem == "imagenet":
+            x = nn.Conv(self.width, (7, 7), 2, padding=3, use_bias=False, name="stem_conv")(x)
+        else:
+            x = nn.Conv(self.width, (3, 3), 1, padding=1, use_bias=False, name="stem_conv")(x)
         x = nn.relu(_batch_norm(train, "stem_bn")(x))
         x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
         for stage, num_blocks in enumerate(STAGE_SIZES[self.depth]):
             for b in range(num_blocks):
                 strides = 2 if stage > 0 and b == 0 else 1
                 x = block(self.width * 2 ** stage, strides, name=f"stage{stage + 1}_block{b + 1}")(x, train=train)
+        if self.pooling == "flatten":
+            return x.reshape(x.shape[0], -1)
         return jnp.mean(x, axis=(1, 2))
 
 
@@ -107,6 +125,9 @@ class ResNetEncoder(nn.Module):
     depth: int = 18
     width: int = 64
     in_channels: int = 3
+    stem: str = "imagenet"
+    logvar_init: float = 0.0  # see GaussianHead
+    pooling: str = "average"
 
     @nn.compact
     def __call__(self, x, hand_side=None, *, train: bool = False):
@@ -114,10 +135,10 @@ class ResNetEncoder(nn.Module):
             x = x[..., None]  # [batch, H, W] depth maps
         if x.ndim != 4 or x.shape[-1] != self.in_channels:
             raise ValueError(f"ResNetEncoder expects [batch, H, W, {self.in_channels}] inputs, got shape {x.shape}")
-        h = ResNet(self.depth, self.width, name="trunk")(x, train=train)
+        h = ResNet(self.depth, self.width, self.stem, self.pooling, name="trunk")(x, train=train)
         if hand_side is not None:
             h = jnp.concatenate([h, jnp.asarray(hand_side, h.dtype).reshape(-1, 1)], axis=-1)
-        return GaussianHead(self.latent_dim, name="head")(h)
+        return GaussianHead(self.latent_dim, self.logvar_init, name="head")(h)
 
 
 def resnet_feature_dim(depth: int, width: int) -> int:

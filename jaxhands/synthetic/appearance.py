@@ -121,11 +121,22 @@ def unit_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return ((total - np.float32(255.0)) * np.float32(1.0 / _TWO_BYTES_STD)).reshape(shape)
 
 
+def plain_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """One random colour [H, W, 3] float32 in 0-255."""
+    return np.broadcast_to(rng.uniform(0.0, 255.0, 3).astype(np.float32), (height, width, 3)).copy()
+
+
 def compose_image(rng: np.random.Generator, height: int, width: int, hand_pixels: np.ndarray,
-                  hand_normals: np.ndarray, pixel_noise_std_range: tuple[float, float]) -> np.ndarray:
+                  hand_normals: np.ndarray, pixel_noise_std_range: tuple[float, float],
+                  background_kind: str = "textured") -> np.ndarray:
     """RGB uint8 [H, W, 3]: shaded skin at `hand_pixels` (flat row-major indices [M],
-    outward normals [M, 3]) over a random background, plus pixel noise."""
-    image = background(rng, height, width)
+    outward normals [M, 3]) over a random background ("textured" or "plain"), plus pixel noise."""
+    if background_kind == "textured":
+        image = background(rng, height, width)
+    elif background_kind == "plain":
+        image = plain_background(rng, height, width)
+    else:
+        raise ValueError(f"compose_image: background_kind must be 'textured' or 'plain', got {background_kind!r}")
     colour = skin_colour(rng)
     light = light_direction(rng)
     ambient, diffuse = rng.uniform(0.25, 0.5), rng.uniform(0.5, 0.8)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 
+BACKGROUNDS = ("textured", "plain")
+
+
 @dataclasses.dataclass(frozen=True)
 class SyntheticConfig:
     """Distribution of the synthetic hands, cameras and images.
@@ -34,6 +37,10 @@ class SyntheticConfig:
         border, as a fraction of the box side ("fully or mostly in view").
 
     Appearance
+      background: "textured" (smooth random colour fields, blobs and stripes: clutter a
+        network must learn to ignore) or "plain" (one random colour per image, plus the
+        pixel noise: hands as on a green screen; the CPU-sized RGB experiments use it,
+        see configs/common.py).
       pixel_noise_std_range: std of the Gaussian pixel noise (0-255 levels), uniform.
       visibility_margin_m: extra tolerance (beyond the joint's surface radius) of the
         z-buffer visibility test of the keypoints.
@@ -52,9 +59,12 @@ class SyntheticConfig:
     image_fill_range: tuple[float, float] = (0.4, 0.8)
     max_offscreen: float = 0.1
     pixel_noise_std_range: tuple[float, float] = (1.0, 6.0)
+    background: str = "textured"
     visibility_margin_m: float = 0.001
 
     def __post_init__(self):
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"SyntheticConfig.background: expected one of {BACKGROUNDS}, got {self.background!r}")
         for name in ("hand_scale_range_m", "thickness_range", "depth_range_m", "image_fill_range",
                      "pixel_noise_std_range"):
             low, high = getattr(self, name)

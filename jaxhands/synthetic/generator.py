@@ -190,7 +190,7 @@ def render_scene(scene: Scene, *, image_size: int, num_points: int, appearance_r
 
     normals, hand_pixels = render.hand_pixel_normals(depth, ids, scene.capsules, scene.intrinsics)
     image = appearance.compose_image(appearance_rng, image_size, image_size, hand_pixels, normals,
-                                     config.pixel_noise_std_range)
+                                     config.pixel_noise_std_range, config.background)
     points = surface_points(points_rng, scene, depth, num_points)
     return {
         "image": image,

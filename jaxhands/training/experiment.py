@@ -61,7 +61,7 @@ def build_sources(config: ml_collections.ConfigDict):
             return ensure_synthetic_dataset(
                 data_root(config), image_size=config.image_size, num_points=config.num_points,
                 num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
-                seed=config.get("synthetic_seed", 0))
+                seed=config.get("synthetic_seed", 0), background=config.get("synthetic_background", "textured"))
         if jax.process_count() > 1:
             # Process 0 builds (on the shared filesystem); the others wait, then read.
             from jax.experimental import multihost_utils
@@ -80,6 +80,20 @@ def build_sources(config: ml_collections.ConfigDict):
     if not path.exists():
         path = data_root(config) / name
     return load_split(path, "train"), load_split(path, "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSubset:
+    """The records `indices` of a random-access source, as a source of its own."""
+
+    source: Any
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        return self.source[int(self.indices[i])]
 
 
 @dataclasses.dataclass
@@ -116,14 +130,20 @@ class Experiment:
     def train_batches(self, start_step: int) -> Iterator[dict]:
         """This process's rows of the global batches for steps start_step, start_step+1, ..."""
         c = self.config
+        semi = c.get("labelled_fraction", 1.0) < 1.0
+        source = self.train_source
+        if semi and c.get("labelled_only", False):
+            # The supervised baseline of a semi-supervised comparison: every batch is drawn
+            # from the labelled subset alone (not a 10 % labelled batch with 90 % masked out).
+            source = RecordSubset(source, np.flatnonzero(self._labelled_mask(np.arange(len(source)))))
         it = pipeline.make_train_iterator(
-            self.train_source, global_batch_size=c.batch_size, seed=c.seed, start_step=start_step,
+            source, global_batch_size=c.batch_size, seed=c.seed, start_step=start_step,
             process_index=jax.process_index(), process_count=jax.process_count(),
             augment_config=c.get("augment", None), num_threads=c.get("data_threads", 2))
-        semi = c.get("labelled_fraction", 1.0) < 1.0
         for batch in it:
             if semi:
-                batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+                batch["labelled"] = (np.ones(len(batch["record_index"]), bool) if source is not self.train_source
+                                     else self._labelled_mask(np.asarray(batch["record_index"])))
             yield self._select(batch)
 
     def eval_batches(self) -> Iterator[dict]:

@@ -70,7 +70,7 @@ def test_dataset_identity_version_and_metadata(tiny_dataset):
     assert result.path == root / "synthetic_hands" / "img32_pts16_seed3_train8_test4" / "1.0.0"
     builder = tfds.builder_from_directory(str(result.path))
     assert str(builder.info.version) == "1.0.0"
-    assert dict(builder.info.metadata) == {**TINY, "generator": "jaxhands.synthetic.generate_sample"}
+    assert dict(builder.info.metadata) == {**TINY, "background": "textured", "generator": "jaxhands.synthetic.generate_sample"}
     assert set(builder.info.features.keys()) == set(schema.FEATURES) | {"index"}
     assert builder.info.features["image"].shape == (32, 32, 3)
     assert builder.info.features["points"].shape == (16, 3)
@@ -81,8 +81,26 @@ def test_dataset_identity_version_and_metadata(tiny_dataset):
 def test_different_configs_never_share_a_directory():
     names = {SyntheticHandsConfig(**{**TINY, key: value}).name
              for key, value in [("image_size", 64), ("num_points", 32), ("seed", 4), ("num_train", 9),
-                                ("num_test", 5), ("seed", 3)]}
-    assert len(names) == 6
+                                ("num_test", 5), ("seed", 3), ("background", "plain")]}
+    assert len(names) == 7
+    # The default background keeps the names datasets were first written under.
+    assert SyntheticHandsConfig(**TINY).name == "img32_pts16_seed3_train8_test4"
+    with pytest.raises(ValueError, match="background must be one of"):
+        SyntheticHandsConfig(**TINY, background="noisy")
+
+
+def test_plain_background_dataset_matches_the_generator_with_that_config(tmp_path):
+    from jaxhands.synthetic import SyntheticConfig
+
+    path = ensure_synthetic_dataset(tmp_path, **{**TINY, "num_train": 3, "num_test": 1}, workers=1,
+                                    background="plain")
+    assert path.parent.name.endswith("_bgplain")
+    records = load_split(path, "train")
+    for i in range(3):
+        expected = generate_sample(i, seed=3, image_size=32, num_points=16, config=SyntheticConfig(background="plain"))
+        _assert_record_equals(records[i], expected, i)
+    # Re-opening verifies sample 0 against the same (plain) generator: no StaleDatasetError.
+    assert ensure_synthetic_dataset(tmp_path, **{**TINY, "num_train": 3, "num_test": 1}, background="plain") == path
 
 
 @pytest.mark.parametrize("field, value", [("image_size", 4), ("num_points", 0), ("seed", -1),

@@ -82,3 +82,31 @@ def test_wrong_input_channels_raise():
         encoder.init(jax.random.key(0), jnp.zeros((2, 16, 16, 3)), train=False)
     with pytest.raises(ValueError, match="depth must be one of"):
         ResNet(depth=20).init(jax.random.key(0), jnp.zeros((1, 16, 16, 1)), train=False)
+
+
+def test_stems_differ_only_in_the_first_convolution():
+    # The stems differ only in the first convolution: 7x7 taps (stride 2) vs 3x3 (stride 1).
+    x = jnp.zeros((1, 32, 32, 3))
+    for stem, taps in (("imagenet", 7), ("small", 3)):
+        net = ResNet(18, 4, stem)
+        variables = net.init(jax.random.key(0), x, train=False)
+        assert variables["params"]["stem_conv"]["kernel"].shape == (taps, taps, 3, 4)
+        # Same trunk after the stem: identical parameter counts apart from the stem kernel.
+        count = sum(p.size for p in jax.tree.leaves(variables["params"]))
+        assert count - taps * taps * 3 * 4 == sum(
+            p.size for p in jax.tree.leaves(ResNet(18, 4, "small").init(jax.random.key(0), x, train=False)["params"])
+        ) - 9 * 3 * 4
+    with pytest.raises(ValueError, match="stem must be one of"):
+        ResNet(18, 4, "tiny").init(jax.random.key(0), x, train=False)
+
+
+def test_flatten_pooling_keeps_the_map_that_average_pooling_averages():
+    x = jax.random.normal(jax.random.key(1), (2, 64, 64, 3))
+    average = ResNet(18, 4, pooling="average")
+    variables = average.init(jax.random.key(0), x, train=False)
+    pooled = average.apply(variables, x, train=False)
+    flat = ResNet(18, 4, pooling="flatten").apply(variables, x, train=False)  # same parameters
+    assert flat.shape == (2, 2 * 2 * 32)  # 64 px / 32 = a 2x2 map of 8 * width channels
+    np.testing.assert_allclose(flat.reshape(2, 4, 32).mean(axis=1), pooled, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        ResNet(18, 4, pooling="max").init(jax.random.key(0), x, train=False)

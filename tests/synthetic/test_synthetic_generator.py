@@ -148,3 +148,20 @@ def test_config_changes_the_distribution():
         depths.append(np.mean(scene.capsules.starts[:, 2]))
         sides.append(scene.side)
     assert np.all(np.abs(np.array(depths) - 0.305) < 0.06) and set(sides) == {1}
+
+
+def test_plain_background_is_one_colour_and_leaves_the_geometry_unchanged():
+    from jaxhands.synthetic import SyntheticConfig
+
+    for index in range(4):
+        textured = generate_sample(index, seed=2, image_size=64, num_points=32)
+        plain = generate_sample(index, seed=2, image_size=64, num_points=32, config=SyntheticConfig(background="plain"))
+        for name in ("depth", "mask", "keypoints_2d", "keypoints_3d", "visible", "intrinsics", "points", "hand_side"):
+            np.testing.assert_array_equal(plain[name], textured[name], err_msg=name)
+        background = ~plain["mask"].astype(bool)
+        spread_plain = plain["image"][background].astype(float).std(axis=0).max()
+        spread_textured = textured["image"][background].astype(float).std(axis=0).max()
+        assert spread_plain < 7.0  # pixel noise only (std <= 6 levels)
+        assert spread_textured > 2 * spread_plain
+    with pytest.raises(ValueError, match="SyntheticConfig.background"):
+        SyntheticConfig(background="checkerboard")

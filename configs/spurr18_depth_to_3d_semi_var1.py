@@ -1,0 +1,15 @@
+"""Spurr et al. 2018 semi-supervised depth -> 3D (Sec. 5.4): Variant 1 trained on the labelled 10% only.
+
+The labelled 10% is a fixed seeded subset (jaxhands.training.experiment); pairs that
+need labels (depth -> kp3d) see only it, label-free pairs (Var. 3's depth -> depth) every image.
+"""
+
+from configs.common import image_cross_modal_config
+
+
+def get_config():
+    c = image_cross_modal_config("depth", 1)
+    c.name = "spurr18_depth_to_3d_semi_var1"
+    c.labelled_fraction = 0.1
+    c.labelled_only = True  # Var. 1 has no label-free pair: train on the labelled 10 % alone
+    return c
