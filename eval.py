@@ -97,7 +97,7 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
     sample_epe = np.linalg.norm(pred - gt, axis=-1).mean(-1) * 1000.0
     plot_prediction_grid(pred[:shown], gt[:shown], out_dir / "examples.png",
                          titles=[f"test {i}: {sample_epe[i]:.1f} mm" for i in range(shown)],
-                         title=f"{config.get('name', config.method)} step {result['step']}: dashed = prediction")
+                         title=f"{config.get('name', config.method)} step {result['step']}: black dashed = prediction")
     _plot_decoded_clouds(experiment, state, mesh, out_dir / "clouds.png", f"step {result['step']}")
     return result
 

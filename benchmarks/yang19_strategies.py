@@ -2,6 +2,7 @@
 
     JAXHANDS_DATA_DIR=/tmp/jh_data python benchmarks/yang19_strategies.py \
         [--configs yang19_cloud_to_pose yang19_s1_r2p ...] [--steps N] [--seeds 0 1] [--workdir DIR]
+        [--set input_modality=depth ...]
 
 Each config (configs/<name>.py) is trained through the regular train loop for --steps
 steps per seed (resuming if DIR already holds the run), then evaluated on the full test
@@ -11,6 +12,8 @@ too, and the predict-the-mean-pose baseline. Prints one row per config: untraine
 the mean-pose baseline's, the EPE of each seed, their mean and
 std, and Yang et al.'s RHD figure for reference (different data, resolution and budget:
 only the ordering of strategies is comparable, and only at a converged budget).
+--set overrides config fields of every run (values parsed as Python literals when they
+are, else strings), e.g. --set input_modality=depth runs the strategies from depth maps.
 """
 
 from __future__ import annotations
@@ -38,13 +41,27 @@ def load_config(name):
     return module.get_config()
 
 
+def parse_override(item: str):
+    import ast
+
+    field, sep, text = item.partition("=")
+    if not sep or not field:
+        raise SystemExit(f"--set expects FIELD=VALUE, got {item!r}")
+    try:
+        return field, ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return field, text
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--steps", type=int, default=None, help="override num_train_steps")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--workdir", type=pathlib.Path, default=ROOT / "workdirs" / "yang19_strategies")
+    parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="config overrides for every run")
     args = parser.parse_args()
+    overrides = dict(parse_override(item) for item in args.set)
 
     import numpy as np
 
@@ -58,6 +75,7 @@ def main():
         for seed in args.seeds:
             config = load_config(name)
             config.seed = seed
+            config.update(overrides)
             if args.steps is not None:
                 config.num_train_steps = args.steps
             config.eval_every = 0
@@ -69,7 +87,9 @@ def main():
             if untrained is None:
                 untrained = evaluate_workdir(workdir, untrained=True)["mean_epe_mm"]
             print(f"{name} seed {seed}: {epes[-1]:.2f} mm after {config.num_train_steps} steps", flush=True)
-        mean_pose = evaluate_mean_pose_baseline(load_config(name))["mean_epe_mm"]
+        baseline_config = load_config(name)
+        baseline_config.update(overrides)
+        mean_pose = evaluate_mean_pose_baseline(baseline_config)["mean_epe_mm"]
         rows.append((name, untrained, mean_pose, epes, seconds))
 
     print(f"\nmean EPE [mm] on the synthetic test split, {args.steps or 'config'} steps, seeds {args.seeds} "

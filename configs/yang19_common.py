@@ -48,6 +48,7 @@ def latent_alignment_config(strategy: str, input_modality: str = "rgb", extra_de
 
     c.resnet_depth = 18
     c.resnet_width = 16
+    c.encoder_logvar_init = -6.0  # image encoder's initial posterior sigma ~0.05 (see configs/common.py)
     c.heatmap_size = 32
     c.respel_width = 128
     c.respel_blocks = 2

@@ -33,6 +33,7 @@ FINGER_COLOURS: dict[str, str] = {
     "little": "#9467bd",  # purple
 }
 WRIST_COLOUR = "#404040"
+PREDICTION_COLOUR = "#000000"
 _LINE_STYLES = ("-", "--", ":", "-.")
 
 
@@ -286,7 +287,8 @@ def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: st
 def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles: Sequence[str] | None = None, *,
                          title: str | None = None, view: tuple[float, float] = (15.0, -65.0),
                          panel_size: float = 2.6, dpi: int = 100) -> pathlib.Path:
-    """Predicted (dashed) over ground-truth (solid) skeletons [21, 3], one sample per panel -> PNG.
+    """Predicted (black, dashed) over ground-truth (finger colours, solid) skeletons [21, 3],
+    one sample per panel -> PNG.
 
     Each panel is centred on its ground truth with one axis range shared by all panels,
     so errors look equally large wherever they happen.
@@ -305,7 +307,7 @@ def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles
     for i, (t, p) in enumerate(pairs):
         ax = figure.add_subplot(nrows, ncols, i + 1, projection="3d")
         _draw_skeleton_3d(ax, t, None, "-", "ground truth" if i == 0 else None)
-        _draw_skeleton_3d(ax, p, None, "--", "prediction" if i == 0 else None)
+        _draw_skeleton_3d(ax, p, PREDICTION_COLOUR, "--", "prediction" if i == 0 else None)
         _frame_axes_3d(ax, t, half_range, view, show_ticks=False)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)

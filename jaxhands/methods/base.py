@@ -31,11 +31,18 @@ LossFn = Callable[[dict, dict, Batch, jax.Array, jax.Array], tuple[jax.Array, tu
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
-    """One optimisation phase: the loss and the parameter groups it updates."""
+    """One optimisation phase: the loss and the parameter groups it updates.
+
+    needs_labels: whether the loss reads annotations (2D/3D joints). In semi-supervised
+    training a phase that does not (e.g. Var. 3's image -> image) is fed batches from
+    every training image, one that does from the labelled subset
+    (jaxhands.training.experiment).
+    """
 
     name: str
     groups: tuple[str, ...]
     loss: LossFn
+    needs_labels: bool = True
 
 
 class Method(Protocol):

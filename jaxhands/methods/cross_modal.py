@@ -18,7 +18,10 @@ Variants (Sec. 4, x_i the input modality, x_t = 3D joints):
   Var. 1: (i -> t); Var. 2: (i -> t, t -> t); Var. 3: (i -> t, i -> i); Var. 4: all three.
 
 Semi-supervised training: samples whose `labelled` flag is False contribute only to
-pairs whose modalities need no annotation (e.g. rgb -> rgb).
+pairs whose modalities need no annotation (e.g. rgb -> rgb). Each alternating pair's
+Phase says whether it needs labels, so the experiment feeds label-free pairs batches of
+every training image and the others batches of the labelled subset
+(jaxhands.training.experiment.Experiment.train_batches).
 """
 
 from __future__ import annotations
@@ -96,7 +99,9 @@ class CrossModalVAE:
         schedule = config.get("schedule", "alternate")
         if schedule == "alternate":
             self.phases = tuple(
-                Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)])) for i, t in self.pairs)
+                Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)]),
+                      needs_labels=get_modality(i).needs_label or get_modality(t).needs_label)
+                for i, t in self.pairs)
         elif schedule == "joint":
             self.phases = (Phase("joint", self.groups, self._pair_loss_fn(self.pairs)),)
         else:

@@ -96,6 +96,13 @@ class RecordSubset:
         return self.source[int(self.indices[i])]
 
 
+def _from_subset(batch: dict, subset: RecordSubset) -> dict:
+    """A labelled-subset batch: every row labelled, record_index back in the full split."""
+    batch["record_index"] = subset.indices[np.asarray(batch["record_index"])].astype(np.int32)
+    batch["labelled"] = np.ones(len(batch["record_index"]), bool)
+    return batch
+
+
 @dataclasses.dataclass
 class Experiment:
     config: ml_collections.ConfigDict
@@ -127,24 +134,63 @@ class Experiment:
         labelled[order[: int(round(fraction * n))]] = True
         return labelled[indices]
 
-    def train_batches(self, start_step: int) -> Iterator[dict]:
-        """This process's rows of the global batches for steps start_step, start_step+1, ..."""
+    def _stream(self, source, seed: int, start_step: int):
         c = self.config
-        semi = c.get("labelled_fraction", 1.0) < 1.0
-        source = self.train_source
-        if semi and c.get("labelled_only", False):
-            # The supervised baseline of a semi-supervised comparison: every batch is drawn
-            # from the labelled subset alone (not a 10 % labelled batch with 90 % masked out).
-            source = RecordSubset(source, np.flatnonzero(self._labelled_mask(np.arange(len(source)))))
-        it = pipeline.make_train_iterator(
-            source, global_batch_size=c.batch_size, seed=c.seed, start_step=start_step,
+        return pipeline.make_train_iterator(
+            source, global_batch_size=c.batch_size, seed=seed, start_step=start_step,
             process_index=jax.process_index(), process_count=jax.process_count(),
             augment_config=c.get("augment", None), num_threads=c.get("data_threads", 2))
-        for batch in it:
-            if semi:
-                batch["labelled"] = (np.ones(len(batch["record_index"]), bool) if source is not self.train_source
-                                     else self._labelled_mask(np.asarray(batch["record_index"])))
-            yield self._select(batch)
+
+    def _phase_needs_labels(self, steps: np.ndarray) -> np.ndarray:
+        """[len(steps)] bool: whether the phase run at each step reads labels."""
+        needs = np.array([getattr(p, "needs_labels", True) for p in self.method.phases])
+        if len(needs) == 1:
+            return np.full(len(steps), bool(needs[0]))
+        return needs[np.asarray(self.method.phase_index(np.asarray(steps, np.int64)))]
+
+    def train_batches(self, start_step: int) -> Iterator[dict]:
+        """This process's rows of the global batches for steps start_step, start_step+1, ...
+
+        Semi-supervised (labelled_fraction < 1): phases that read labels get batches of the
+        labelled subset only and label-free phases batches of every training record: two
+        streams, each a pure function of (seed, its own position), so resuming at any step
+        continues both exactly. With one phase that mixes both kinds of term (the joint
+        schedule), batches come from every record with a per-row `labelled` flag; with
+        config.labelled_only (the supervised baseline) every phase sees the labelled subset.
+        """
+        c = self.config
+        if c.get("labelled_fraction", 1.0) >= 1.0:
+            for batch in self._stream(self.train_source, c.seed, start_step):
+                yield self._select(batch)
+            return
+        labelled_source = RecordSubset(
+            self.train_source, np.flatnonzero(self._labelled_mask(np.arange(len(self.train_source)))))
+        phases = self.method.phases
+        split = len(phases) > 1 and any(not getattr(p, "needs_labels", True) for p in phases)
+        if c.get("labelled_only", False) or not split:
+            source = labelled_source if c.get("labelled_only", False) else self.train_source
+            for batch in self._stream(source, c.seed, start_step):
+                if source is labelled_source:
+                    batch = _from_subset(batch, labelled_source)
+                else:
+                    batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+                yield self._select(batch)
+            return
+        # How many batches each stream has produced before start_step.
+        done = self._phase_needs_labels(np.arange(start_step))
+        labelled_it = self._stream(labelled_source, c.seed, int(done.sum()))
+        all_it = self._stream(self.train_source, c.seed + 1, int(start_step - done.sum()))
+        step = start_step
+        while True:
+            chunk = self._phase_needs_labels(np.arange(step, step + 1024))
+            for needs in chunk:
+                if needs:
+                    batch = _from_subset(next(labelled_it), labelled_source)
+                else:
+                    batch = next(all_it)
+                    batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+                yield self._select(batch)
+            step += len(chunk)
 
     def eval_batches(self) -> Iterator[dict]:
         """Test batches in order, the last padded, each with a `valid` row mask."""

@@ -50,3 +50,44 @@ def test_labelled_only_draws_every_batch_from_the_labelled_subset(data_dir):
         seen += [k.tobytes() for k in np.asarray(batch["keypoints_3d"])]
     assert set(seen) <= wanted
     assert len(set(seen)) == len(seen)  # an epoch of the subset repeats no record
+
+
+class _TwoPhaseMethod:
+    """Alternates a phase that reads labels (even steps) with a label-free one (odd steps)."""
+
+    def __init__(self, method):
+        from jaxhands.methods.base import Phase
+
+        self.batch_fields = getattr(method, "batch_fields", ())
+        self.phases = (Phase("supervised", (), None, needs_labels=True),
+                       Phase("label-free", (), None, needs_labels=False))
+
+    def phase_index(self, step):
+        return np.asarray(step) % 2
+
+
+def test_label_free_phases_see_every_image_and_labelled_phases_only_labels(data_dir):
+    import dataclasses
+
+    base = build_experiment(tiny_config(data_dir, labelled_fraction=0.25))
+    labelled = {i for i, flag in _labelled_records(base).items() if flag}
+    experiment = dataclasses.replace(base, method=_TwoPhaseMethod(base.method))
+    batches = experiment.train_batches(0)
+    seen_unlabelled = False
+    history = []
+    for step in range(12):
+        batch = next(batches)
+        indices = [int(i) for i in batch["record_index"]]
+        history.append(np.asarray(batch["keypoints_3d"]).copy())
+        np.testing.assert_array_equal(batch["labelled"], [i in labelled for i in indices])
+        if step % 2 == 0:
+            assert set(indices) <= labelled  # the supervised phase sees labelled records only
+        else:
+            seen_unlabelled |= any(i not in labelled for i in indices)
+        # Records carry their full-split index: the keypoints are that record's.
+        np.testing.assert_array_equal(batch["keypoints_3d"][0], base.train_source[indices[0]]["keypoints_3d"])
+    assert seen_unlabelled
+    # Resuming at step 5 continues both streams exactly.
+    resumed = experiment.train_batches(5)
+    for step in range(5, 12):
+        np.testing.assert_array_equal(next(resumed)["keypoints_3d"], history[step])
