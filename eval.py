@@ -114,8 +114,8 @@ def _plot_decoded_clouds(experiment, state, mesh, path, label: str) -> None:
     from jaxhands.training import sharding
 
     method = experiment.method
-    cloud = next((m for m in getattr(method, "decoder_names", ()) if m.startswith("cloud")), None)
-    if cloud is None or not hasattr(method, "predict_cloud"):
+    cloud = getattr(method, "cloud_decoder", None)
+    if cloud is None:
         return
     batch = sharding.put_batch(next(iter(experiment.eval_batches())), mesh)
     decode = jax.jit(lambda p, s, b: (method.predict_cloud(p, s, b), method.modality_data(cloud, b)),

@@ -108,6 +108,18 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     return c
 
 
+def semi_supervised_config(input_modality: str, variant: int, labelled_fraction: float = 0.1):
+    """Spurr et al. Sec. 5.4 on 64 px synthetic images: `labelled_fraction` of the training
+    records keep their 3D labels (a fixed seeded subset, jaxhands.training.experiment).
+    Var. 1 has no label-free pair, so it trains on the labelled subset alone (the supervised
+    baseline); Var. 3's image -> image pair also sees every unlabelled image."""
+    c = image_cross_modal_config(input_modality, variant)
+    c.name = f"spurr18_{input_modality}_to_3d_semi_var{variant}"
+    c.labelled_fraction = labelled_fraction
+    c.labelled_only = variant in (1, 2)
+    return c
+
+
 def image_cross_modal_gpu_config(input_modality: str, variant: int, *, dataset: str = "synthetic"):
     """The paper's sizes for an accelerator: 256 px, ResNet-18 of width 64, batch 64, lr 1e-4."""
     c = image_cross_modal_config(input_modality, variant, dataset=dataset, image_size=256)

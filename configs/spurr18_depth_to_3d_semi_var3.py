@@ -1,14 +1,9 @@
-"""Spurr et al. 2018 semi-supervised depth -> 3D (Sec. 5.4): Variant 3 with 10% of the training labels.
+"""Spurr et al. 2018 semi-supervised depth -> 3D (Sec. 5.4), Variant 3, 10 % of the 3D labels
+(image -> image on every image, image -> 3D on the labelled 10 %);
+see configs.common.semi_supervised_config."""
 
-The labelled 10% is a fixed seeded subset (jaxhands.training.experiment); pairs that
-need labels (depth -> kp3d) see only it, label-free pairs (Var. 3's depth -> depth) every image.
-"""
-
-from configs.common import image_cross_modal_config
+from configs.common import semi_supervised_config
 
 
 def get_config():
-    c = image_cross_modal_config("depth", 3)
-    c.name = "spurr18_depth_to_3d_semi_var3"
-    c.labelled_fraction = 0.1
-    return c
+    return semi_supervised_config("depth", 3)

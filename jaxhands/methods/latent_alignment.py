@@ -251,9 +251,14 @@ class LatentAlignment:
         pose, _ = self.decode(params, model_state, self.target, mu)
         return pose_to_camera(self.target, pose, batch, self.invariances)
 
+    @property
+    def cloud_decoder(self) -> str | None:
+        """Name of the point-cloud decoder (S2-S4 with a cloud), or None."""
+        return next((m for m in self.decoder_names if m.startswith("cloud")), None)
+
     def predict_cloud(self, params, model_state, batch, source: str | None = None):
         """The cloud decoded from q(z | source)'s mean (Yang et al. Fig. 3), in the cloud's model space."""
-        cloud = next((m for m in self.decoder_names if m.startswith("cloud")), None)
+        cloud = self.cloud_decoder
         if cloud is None:
             raise ValueError(f"predict_cloud: this strategy decodes no cloud (decoders {self.decoder_names})")
         (mu, _), _ = self.encode(params, model_state, source or self.input, batch)

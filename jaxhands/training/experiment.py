@@ -163,8 +163,9 @@ class Experiment:
             for batch in self._stream(self.train_source, c.seed, start_step):
                 yield self._select(batch)
             return
-        labelled_source = RecordSubset(
-            self.train_source, np.flatnonzero(self._labelled_mask(np.arange(len(self.train_source)))))
+        # The split is computed once; batches look their rows up in it.
+        is_labelled = self._labelled_mask(np.arange(len(self.train_source)))
+        labelled_source = RecordSubset(self.train_source, np.flatnonzero(is_labelled))
         phases = self.method.phases
         split = len(phases) > 1 and any(not getattr(p, "needs_labels", True) for p in phases)
         if c.get("labelled_only", False) or not split:
@@ -173,7 +174,7 @@ class Experiment:
                 if source is labelled_source:
                     batch = _from_subset(batch, labelled_source)
                 else:
-                    batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+                    batch["labelled"] = is_labelled[np.asarray(batch["record_index"])]
                 yield self._select(batch)
             return
         # How many batches each stream has produced before start_step.
@@ -188,7 +189,7 @@ class Experiment:
                     batch = _from_subset(next(labelled_it), labelled_source)
                 else:
                     batch = next(all_it)
-                    batch["labelled"] = self._labelled_mask(np.asarray(batch["record_index"]))
+                    batch["labelled"] = is_labelled[np.asarray(batch["record_index"])]
                 yield self._select(batch)
             step += len(chunk)
 
