@@ -6,6 +6,8 @@
 
 Rerunning the same command on the same --workdir resumes from the latest checkpoint
 with the same data order and random stream. Metrics: <workdir>/metrics.jsonl.
+SIGTERM (scheduler preemption) or Ctrl-C stops after the current step with a checkpoint
+at that step; the exit status is then 143 / 130, as for a process the signal killed.
 Multi-host: see the README ("Pods and clusters"); pass --coordinator_address,
 --num_processes and --process_id, or let jax auto-detect (SLURM, Open MPI, TPU pods).
 """
@@ -55,6 +57,13 @@ def main(argv):
     config = FLAGS.config
     workdir = FLAGS.workdir or os.path.join("workdirs", config.get("name", "experiment"))
     result = train(config, workdir, progress=FLAGS.progress)
+    if result.stopped_by is not None:
+        from jaxhands.training.preemption import EXIT_STATUS
+
+        print(f"stopped by {result.stopped_by} at step {int(result.state.step)}; checkpoint saved. "
+              "Resume: rerun the same command.",
+              file=sys.stderr)
+        sys.exit(EXIT_STATUS.get(result.stopped_by, 1))
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
     print(f"workdir: {workdir}\nnext: python eval.py --workdir {workdir}")

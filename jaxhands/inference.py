@@ -24,7 +24,8 @@ import ml_collections
 import numpy as np
 
 from jaxhands.data.cropping import CropBox, crop_bilinear, crop_nearest, crop_to_full
-from jaxhands.evaluation.plots import _draw_skeleton_3d, _frame_axes_3d, _half_range, _new_figure, _save, _to_plot_frame
+from jaxhands.evaluation.skeleton_drawing import (axis_half_range, draw_skeleton_3d, frame_axes_3d, new_figure,
+                                                  save_figure, to_plot_frame)
 from jaxhands.geometry.layouts import NUM_JOINTS
 
 DEFAULT_FILL = 0.6
@@ -230,20 +231,20 @@ def plot_crop_and_skeleton(crop, joints, path, title: str | None = None, *, dpi:
     joints = np.asarray(joints, np.float64)
     if joints.shape != (NUM_JOINTS, 3):
         raise ValueError(f"joints: expected [{NUM_JOINTS}, 3], got {joints.shape}")
-    figure = _new_figure((8.0, 4.0), dpi)
+    figure = new_figure((8.0, 4.0), dpi)
     ax = figure.add_subplot(1, 2, 1)
     shown = _image_for_display(crop)
     ax.imshow(shown, cmap=None if shown.ndim == 3 else "gray", interpolation="nearest")
     ax.set_axis_off()
     ax.set_title("input crop")
     ax3d = figure.add_subplot(1, 2, 2, projection="3d")
-    points = _to_plot_frame(joints)
-    _draw_skeleton_3d(ax3d, points, None, "-", None)
-    _frame_axes_3d(ax3d, points, _half_range(points), (15.0, -65.0), show_ticks=False)
+    points = to_plot_frame(joints)
+    draw_skeleton_3d(ax3d, points, None, "-", None)
+    frame_axes_3d(ax3d, points, axis_half_range(points), (15.0, -65.0), show_ticks=False)
     ax3d.set_title("predicted 3D joints")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_image_skeleton_rows(images, skeletons, path, title: str | None = None, *, panel: float = 2.0,
@@ -254,9 +255,9 @@ def plot_image_skeleton_rows(images, skeletons, path, title: str | None = None, 
     rows = 2 if images is not None else 1
     if images is not None and len(images) != n:
         raise ValueError(f"plot_image_skeleton_rows: {len(images)} images but {n} skeletons")
-    figure = _new_figure((panel * n, panel * rows), dpi)
-    points = [_to_plot_frame(s) for s in skeletons]
-    half = max(_half_range(p) for p in points)
+    figure = new_figure((panel * n, panel * rows), dpi)
+    points = [to_plot_frame(s) for s in skeletons]
+    half = max(axis_half_range(p) for p in points)
     for i in range(n):
         if images is not None:
             ax = figure.add_subplot(rows, n, i + 1)
@@ -264,9 +265,9 @@ def plot_image_skeleton_rows(images, skeletons, path, title: str | None = None, 
             ax.imshow(shown, cmap=None if shown.ndim == 3 else "gray", interpolation="nearest")
             ax.set_axis_off()
         ax3d = figure.add_subplot(rows, n, (rows - 1) * n + i + 1, projection="3d")
-        _draw_skeleton_3d(ax3d, points[i], None, "-", None)
-        _frame_axes_3d(ax3d, points[i], half, (15.0, -65.0), show_ticks=False)
+        draw_skeleton_3d(ax3d, points[i], None, "-", None)
+        frame_axes_3d(ax3d, points[i], half, (15.0, -65.0), show_ticks=False)
     if title:
         figure.suptitle(title)
     figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.9 if title else 1.0, wspace=0.0, hspace=0.05)
-    return _save(figure, path)
+    return save_figure(figure, path)

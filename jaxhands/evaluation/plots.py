@@ -18,52 +18,12 @@ import pathlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-# The Agg canvas is attached to each figure explicitly: no pyplot, no global backend switch.
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from jaxhands.geometry.layouts import BONES, FINGER_BASE, FINGERS, NUM_JOINTS, WRIST
+from jaxhands.evaluation.skeleton_drawing import (PREDICTION_COLOUR, axis_half_range, bone_colours, draw_skeleton_3d,
+                                                  frame_axes_3d, joint_colours, new_figure, save_figure, to_plot_frame)
+from jaxhands.geometry.layouts import BONES, NUM_JOINTS
 
-FINGER_COLOURS: dict[str, str] = {
-    "thumb": "#d62728",   # red
-    "index": "#ff7f0e",   # orange
-    "middle": "#2ca02c",  # green
-    "ring": "#1f77b4",    # blue
-    "little": "#9467bd",  # purple
-}
-WRIST_COLOUR = "#404040"
-PREDICTION_COLOUR = "#000000"
 _LINE_STYLES = ("-", "--", ":", "-.")
-
-
-def _finger_of_joint(joint: int) -> str | None:
-    if joint == WRIST:
-        return None
-    return next(f for f in FINGERS if FINGER_BASE[f] <= joint < FINGER_BASE[f] + 4)
-
-
-def bone_colours() -> list[str]:
-    """Colour of each bone of BONES (that of the finger its child joint belongs to)."""
-    return [FINGER_COLOURS[_finger_of_joint(child)] for _, child in BONES]
-
-
-def joint_colours() -> list[str]:
-    """Colour of each of the 21 joints (the wrist dark grey)."""
-    return [WRIST_COLOUR if j == WRIST else FINGER_COLOURS[_finger_of_joint(j)] for j in range(NUM_JOINTS)]
-
-
-def _new_figure(figsize: tuple[float, float], dpi: int) -> Figure:
-    figure = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path) -> pathlib.Path:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=figure.dpi)
-    return path
 
 
 def _check_curves(curves: Mapping[str, tuple], name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -85,7 +45,7 @@ def _check_curves(curves: Mapping[str, tuple], name: str) -> list[tuple[str, np.
 
 def _plot_curves(curves, path, title, ylabel, name, figsize, dpi) -> pathlib.Path:
     checked = _check_curves(curves, name)
-    figure = _new_figure(figsize, dpi)
+    figure = new_figure(figsize, dpi)
     ax = figure.add_subplot()
     for label, thresholds, values in checked:
         ax.plot(thresholds, 100.0 * values, label=label, linewidth=2,
@@ -99,7 +59,7 @@ def _plot_curves(curves, path, title, ylabel, name, figsize, dpi) -> pathlib.Pat
     if title:
         ax.set_title(title)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_pck_curve(curves: Mapping[str, tuple], path, title: str | None = None, *,
@@ -135,48 +95,6 @@ def _as_skeletons(joints, name: str) -> list[np.ndarray]:
     return skeletons
 
 
-def _to_plot_frame(skeleton: np.ndarray) -> np.ndarray:
-    # Camera (x right, y down, z forward) -> plot (x, depth z, up = -y).
-    return np.stack([skeleton[:, 0], skeleton[:, 2], -skeleton[:, 1]], -1)
-
-
-def _draw_skeleton_3d(ax, points: np.ndarray, colour: str | None, style: str, label: str | None) -> None:
-    colours = bone_colours() if colour is None else [colour] * len(BONES)
-    for (parent, child), bone_colour in zip(BONES, colours):
-        segment = points[[parent, child]]
-        ax.plot(segment[:, 0], segment[:, 1], segment[:, 2], style, color=bone_colour, linewidth=2.2)
-    dot_colours = joint_colours() if colour is None else colour
-    ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=dot_colours, s=14, depthshade=False)
-    if label is not None:
-        # Proxy artist so the legend shows one entry per skeleton.
-        ax.plot([], [], style, color=colour or WRIST_COLOUR, linewidth=2.2, label=label)
-
-
-def _frame_axes_3d(ax, points: np.ndarray, half_range: float, view: tuple[float, float],
-                   show_ticks: bool) -> None:
-    centre = (points.max(axis=0) + points.min(axis=0)) / 2.0
-    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
-        setter(c - half_range, c + half_range)
-    ax.set_box_aspect((1, 1, 1))
-    ax.view_init(elev=view[0], azim=view[1])
-    if show_ticks:
-        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-            axis.set_major_locator(MaxNLocator(5))
-        ax.set_xlabel("x")
-        ax.set_ylabel("z (depth)")
-        ax.set_zlabel("-y (up)")
-        ax.tick_params(labelsize=7)
-    else:
-        ax.set_xticklabels([])
-        ax.set_yticklabels([])
-        ax.set_zticklabels([])
-
-
-def _half_range(points: np.ndarray) -> float:
-    extent = float(np.max(points.max(axis=0) - points.min(axis=0)))
-    return 0.55 * extent if extent > 0 else 1.0
-
-
 def plot_skeleton_3d(joints, path, labels: Sequence[str] | None = None,
                      colours: Sequence[str] | None = None, title: str | None = None, *,
                      view: tuple[float, float] = (15.0, -65.0), figsize: tuple[float, float] = (6.0, 6.0),
@@ -191,19 +109,19 @@ def plot_skeleton_3d(joints, path, labels: Sequence[str] | None = None,
     for given, name in ((labels, "labels"), (colours, "colours")):
         if given is not None and len(given) != len(skeletons):
             raise ValueError(f"{name}: expected one per skeleton ({len(skeletons)}), got {len(given)}")
-    figure = _new_figure(figsize, dpi)
+    figure = new_figure(figsize, dpi)
     ax = figure.add_subplot(projection="3d")
-    points = [_to_plot_frame(s) for s in skeletons]
+    points = [to_plot_frame(s) for s in skeletons]
     for i, p in enumerate(points):
-        _draw_skeleton_3d(ax, p, None if colours is None else colours[i],
+        draw_skeleton_3d(ax, p, None if colours is None else colours[i],
                           _LINE_STYLES[i % len(_LINE_STYLES)], None if labels is None else labels[i])
     everything = np.concatenate(points)
-    _frame_axes_3d(ax, everything, _half_range(everything), view, show_ticks=True)
+    frame_axes_3d(ax, everything, axis_half_range(everything), view, show_ticks=True)
     if labels is not None:
         ax.legend(loc="upper left", fontsize=9)
     if title:
         ax.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_skeleton_grid(skeletons, path, ncols: int = 5, titles: Sequence[str] | None = None, *,
@@ -222,13 +140,13 @@ def plot_skeleton_grid(skeletons, path, ncols: int = 5, titles: Sequence[str] | 
         raise ValueError(f"titles: expected one per skeleton ({len(skeletons)}), got {len(titles)}")
     ncols = min(ncols, len(skeletons))
     nrows = -(-len(skeletons) // ncols)
-    figure = _new_figure((panel_size * ncols, panel_size * nrows), dpi)
-    points = [_to_plot_frame(s) for s in skeletons]
-    half_range = max(_half_range(p) for p in points)
+    figure = new_figure((panel_size * ncols, panel_size * nrows), dpi)
+    points = [to_plot_frame(s) for s in skeletons]
+    half_range = max(axis_half_range(p) for p in points)
     for i, p in enumerate(points):
         ax = figure.add_subplot(nrows, ncols, i + 1, projection="3d")
-        _draw_skeleton_3d(ax, p, None, "-", None)
-        _frame_axes_3d(ax, p, half_range, view, show_ticks=False)
+        draw_skeleton_3d(ax, p, None, "-", None)
+        frame_axes_3d(ax, p, half_range, view, show_ticks=False)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     # A fixed band (inches) on top keeps the figure title clear of the panel titles.
@@ -236,7 +154,7 @@ def plot_skeleton_grid(skeletons, path, ncols: int = 5, titles: Sequence[str] | 
     if title:
         figure.suptitle(title, y=1.0 - 0.1 / (panel_size * nrows), va="top")
     figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.08)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: str | None = None, *,
@@ -260,7 +178,7 @@ def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: st
     if visible.shape != (NUM_JOINTS,):
         raise ValueError(f"visible: expected shape [{NUM_JOINTS}], got {visible.shape}")
     height, width = image.shape[:2]
-    figure = _new_figure((width * scale / dpi, height * scale / dpi), dpi)
+    figure = new_figure((width * scale / dpi, height * scale / dpi), dpi)
     ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
     # extent puts pixel (i, j)'s centre at (u, v) = (j + 0.5, i + 0.5), the schema's convention.
     ax.imshow(image, extent=(0, width, height, 0), interpolation="nearest")
@@ -281,7 +199,7 @@ def plot_skeleton_2d_on_image(image, keypoints_2d, path, visible=None, title: st
     if title:
         ax.text(0.5, 0.99, title, transform=ax.transAxes, ha="center", va="top", fontsize=10,
                 color="white", bbox=dict(facecolor="black", alpha=0.5, edgecolor="none", pad=2))
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles: Sequence[str] | None = None, *,
@@ -301,14 +219,14 @@ def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles
         raise ValueError(f"titles: expected one per sample ({len(truth)}), got {len(titles)}")
     ncols = max(1, min(ncols, len(truth)))
     nrows = -(-len(truth) // ncols)
-    figure = _new_figure((panel_size * ncols, panel_size * nrows), dpi)
-    pairs = [(_to_plot_frame(t), _to_plot_frame(p)) for t, p in zip(truth, predicted)]
-    half_range = max(_half_range(np.concatenate(pair)) for pair in pairs)
+    figure = new_figure((panel_size * ncols, panel_size * nrows), dpi)
+    pairs = [(to_plot_frame(t), to_plot_frame(p)) for t, p in zip(truth, predicted)]
+    half_range = max(axis_half_range(np.concatenate(pair)) for pair in pairs)
     for i, (t, p) in enumerate(pairs):
         ax = figure.add_subplot(nrows, ncols, i + 1, projection="3d")
-        _draw_skeleton_3d(ax, t, None, "-", "ground truth" if i == 0 else None)
-        _draw_skeleton_3d(ax, p, PREDICTION_COLOUR, "--", "prediction" if i == 0 else None)
-        _frame_axes_3d(ax, t, half_range, view, show_ticks=False)
+        draw_skeleton_3d(ax, t, None, "-", "ground truth" if i == 0 else None)
+        draw_skeleton_3d(ax, p, PREDICTION_COLOUR, "--", "prediction" if i == 0 else None)
+        frame_axes_3d(ax, t, half_range, view, show_ticks=False)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
         if i == 0:
@@ -317,7 +235,7 @@ def plot_prediction_grid(predictions, ground_truth, path, ncols: int = 4, titles
     if title:
         figure.suptitle(title, y=1.0 - 0.1 / (panel_size * nrows), va="top")
     figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.1)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_point_cloud_pairs(targets, reconstructions, path, *, title: str | None = None,
@@ -339,18 +257,18 @@ def plot_point_cloud_pairs(targets, reconstructions, path, *, title: str | None 
             if cloud.ndim != 2 or cloud.shape[-1] != 3 or not np.all(np.isfinite(cloud)):
                 raise ValueError(f"{name}[{i}]: expected a finite [N, 3] cloud, got shape {cloud.shape}")
     ncols = len(targets)
-    figure = _new_figure((panel_size * ncols, panel_size * 2), dpi)
+    figure = new_figure((panel_size * ncols, panel_size * 2), dpi)
     for col, (target, recon) in enumerate(zip(targets, reconstructions)):
-        t, r = _to_plot_frame(target), _to_plot_frame(recon)
-        half_range = _half_range(np.concatenate([t, r]))
+        t, r = to_plot_frame(target), to_plot_frame(recon)
+        half_range = axis_half_range(np.concatenate([t, r]))
         for row, (cloud, colour) in enumerate(((t, "#1f77b4"), (r, "#d62728"))):
             ax = figure.add_subplot(2, ncols, row * ncols + col + 1, projection="3d")
             ax.scatter(cloud[:, 0], cloud[:, 1], cloud[:, 2], s=3, c=colour, depthshade=True)
-            _frame_axes_3d(ax, t, half_range, view, show_ticks=False)
+            frame_axes_3d(ax, t, half_range, view, show_ticks=False)
             if col == 0:
                 ax.set_title(row_labels[row], fontsize=9)
     header = 0.45 / (panel_size * 2) if title else 0.0
     if title:
         figure.suptitle(title, y=1.0 - 0.1 / (panel_size * 2), va="top")
     figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.1)
-    return _save(figure, path)
+    return save_figure(figure, path)

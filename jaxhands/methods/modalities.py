@@ -133,7 +133,9 @@ def get_modality(name: str) -> Modality:
     return _MODALITIES[name]
 
 
-def _mlp_encoder(config):
+def mlp_encoder(config):
+    """Spurr et al.'s fully connected encoder for vector inputs (2D / 3D keypoints):
+    `mlp_layers` x `mlp_width` ReLU layers to (mu, logvar) of size `latent_dim`."""
     return MLPEncoder(latent_dim=config.latent_dim, width=config.get("mlp_width", 512),
                       num_layers=config.get("mlp_layers", 6))
 
@@ -145,7 +147,7 @@ def _mlp_decoder(shape):
     return make
 
 
-register_modality(Modality("kp2d", keypoints_2d_input, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2)),
+register_modality(Modality("kp2d", keypoints_2d_input, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2)),
                            fields=("keypoints_2d", "intrinsics")))
-register_modality(Modality("kp3d", pose_3d_target, _mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3)),
+register_modality(Modality("kp3d", pose_3d_target, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3)),
                            fields=("keypoints_3d",)))

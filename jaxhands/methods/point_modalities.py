@@ -38,7 +38,7 @@ from jaxhands.geometry import layouts
 from jaxhands.geometry.frames import view_correction_rotation
 from jaxhands.losses.emd import approx_emd
 from jaxhands.losses.point_cloud import chamfer_distance
-from jaxhands.methods.modalities import (Invariances, Modality, _mlp_encoder, pose_3d_target, pose_frame,
+from jaxhands.methods.modalities import (Invariances, Modality, mlp_encoder, pose_3d_target, pose_frame,
                                          register_modality)
 from jaxhands.models.mlp import MLPDecoder
 from jaxhands.models.point_cloud import FoldingNetDecoder, ResPELEncoder
@@ -134,5 +134,5 @@ register_modality(Modality("cloud", cloud_input, _respel_encoder, _folding_decod
                            needs_label=False, fields=("points",)))
 register_modality(Modality("cloud_uncorrected", cloud_uncorrected_input, _respel_encoder, _folding_decoder,
                            reconstruction_loss=cloud_loss, needs_label=False, fields=("points",)))
-register_modality(Modality("kp3d_vc", pose_vc_target, _mlp_encoder, _pose_decoder,
+register_modality(Modality("kp3d_vc", pose_vc_target, mlp_encoder, _pose_decoder,
                            fields=("keypoints_3d", "points")))

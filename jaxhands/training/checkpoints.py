@@ -50,6 +50,12 @@ class Checkpointer:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
         return self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
 
+    def reached_preemption(self, step: int) -> bool:
+        """True on every process at the step the processes agreed to save at after one of
+        them got a preemption notice (JAX's preemption sync manager; False without
+        jax.distributed). Must be called at every step by every process."""
+        return self.manager.reached_preemption(step)
+
     def wait(self) -> None:
         self.manager.wait_until_finished()
 

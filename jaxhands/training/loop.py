@@ -7,6 +7,7 @@
         every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar
         every eval_every: quick test-set EPE on `eval_num_batches` batches
         every checkpoint_every: async orbax save (after the NaN check)
+        SIGTERM / Ctrl-C / pod preemption: save at this step and return
     final save, wait for pending writes.
 
 A resumed run continues the same data order and RNG stream (fold_in(rng, step)), so
@@ -32,6 +33,7 @@ from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
 from jaxhands.training.optimizer import make_optimizer
+from jaxhands.training.preemption import StopRequests
 from jaxhands.training.state import TrainState, count_params, create_train_state
 
 log = logging.getLogger("jaxhands.train")
@@ -48,6 +50,7 @@ class TrainResult:
     last_metrics: dict
     steps_run: int
     seconds: float
+    stopped_by: str | None = None  # 'SIGTERM', 'SIGINT' or 'preemption' when stopped early with a checkpoint
 
 
 def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mesh) -> TrainState:
@@ -102,6 +105,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
 
     `stop_after`: stop (with a checkpoint) once this many steps have run in this
     call — a controlled interruption for tests; the config's schedule is unchanged.
+    SIGTERM, Ctrl-C or a pod preemption notice also stop it after the current step with
+    a checkpoint at that step (`TrainResult.stopped_by`; see jaxhands.training.preemption).
     """
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -142,44 +147,52 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                desc=config.get("name", config.method), dynamic_ncols=True)
     batches = experiment.train_batches(start_step)
     step = start_step
+    stopped_by = None
     try:
-        for step in range(start_step, end_step):
-            batch = parallel.put_batch(next(batches))
-            state, metrics = step_fn(step, state, batch)
-            history.append(parallel.host_metrics(metrics))
-            done = step + 1
-            must_save = done % config.checkpoint_every == 0 or done == end_step
-            # Records fall on log_every boundaries (and the last step) whatever the saves or
-            # interruptions, so a resumed run's log matches an uninterrupted one's.
-            must_log = done % config.log_every == 0 or done == num_steps
-            if must_log or must_save:
-                history = stack_history(history)
-                bad = find_nonfinite(history, history_start)
-                if bad is not None:
-                    raise NonFiniteLossError(
-                        f"non-finite value at step {bad[0]} in phase '{bad[1]}', term '{bad[2]}'; "
-                        f"the update was skipped and training stopped (last checkpoint: step "
-                        f"{checkpointer.latest_step()})")
-            if must_log:
-                last = summarize_phase_metrics(history)
-                elapsed = time.time() - log_t0
-                last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
-                last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size
-                if config.get("eval_every", 0) and (done % config.eval_every == 0 or done == num_steps):
-                    one = parallel.checkpoint_state(state)
-                    last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
-                                           config.get("eval_num_batches", 4)))
-                writer.write(done, last)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
-                                 if k in ("loss", "eval/mean_epe_mm") or k.endswith("/recon")}, refresh=False)
-                history, history_start = [], done
-                log_t0, log_step0 = time.time(), done
-            if must_save:
-                checkpointer.save(parallel.checkpoint_state(state), force=done == end_step,
-                                  config_json=json.loads(config.to_json_best_effort()))
-            bar.update(1)
+        with StopRequests(checkpointer.reached_preemption) as stop_requests:
+            for step in range(start_step, end_step):
+                batch = parallel.put_batch(next(batches))
+                state, metrics = step_fn(step, state, batch)
+                history.append(parallel.host_metrics(metrics))
+                done = step + 1
+                stopped_by = stop_requests.requested(done)
+                must_save = done % config.checkpoint_every == 0 or done == end_step or stopped_by is not None
+                # Records fall on log_every boundaries (and the last step) whatever the saves or
+                # interruptions, so a resumed run's log matches an uninterrupted one's.
+                must_log = done % config.log_every == 0 or done == num_steps
+                if must_log or must_save:
+                    history = stack_history(history)
+                    bad = find_nonfinite(history, history_start)
+                    if bad is not None:
+                        raise NonFiniteLossError(
+                            f"non-finite value at step {bad[0]} in phase '{bad[1]}', term '{bad[2]}'; "
+                            f"the update was skipped and training stopped (last checkpoint: step "
+                            f"{checkpointer.latest_step()})")
+                if must_log:
+                    last = summarize_phase_metrics(history)
+                    elapsed = time.time() - log_t0
+                    last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
+                    last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size
+                    if config.get("eval_every", 0) and (done % config.eval_every == 0 or done == num_steps):
+                        one = parallel.checkpoint_state(state)
+                        last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
+                                               config.get("eval_num_batches", 4)))
+                    writer.write(done, last)
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
+                                     if k in ("loss", "eval/mean_epe_mm") or k.endswith("/recon")}, refresh=False)
+                    history, history_start = [], done
+                    log_t0, log_step0 = time.time(), done
+                if must_save:
+                    checkpointer.save(parallel.checkpoint_state(state),
+                                      force=done == end_step or stopped_by is not None,
+                                      config_json=json.loads(config.to_json_best_effort()))
+                bar.update(1)
+                if stopped_by is not None:
+                    log.warning("stopped by %s after step %d; checkpoint saved at step %d", stopped_by, done, done)
+                    break
     finally:
         bar.close()
         checkpointer.close()
+    steps_run = (done if stopped_by is not None else end_step) - start_step
     return TrainResult(state=parallel.checkpoint_state(state), experiment=experiment, last_metrics=last,
-                       steps_run=max(0, end_step - start_step), seconds=time.time() - t0)
+                       steps_run=max(0, steps_run), seconds=time.time() - t0, stopped_by=stopped_by)

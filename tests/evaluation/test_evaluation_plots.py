@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jaxhands.evaluation import plots
+from jaxhands.evaluation.skeleton_drawing import FINGER_COLOURS
 from jaxhands.geometry.layouts import FINGERS
 
 
@@ -53,7 +54,7 @@ def test_skeleton_3d_uses_one_colour_per_finger(tmp_path):
     image = _read_png(path)
     assert image.shape[:2] == (400, 400)
     for finger in FINGERS:
-        rgb = np.array(matplotlib.colors.to_rgb(plots.FINGER_COLOURS[finger]))
+        rgb = np.array(matplotlib.colors.to_rgb(FINGER_COLOURS[finger]))
         assert np.sum(np.all(np.abs(image[..., :3] - rgb) < 0.05, axis=-1)) > 20, finger
     with pytest.raises(ValueError, match=r"labels: expected one per skeleton \(2\)"):
         plots.plot_skeleton_3d([hand, hand], tmp_path / "bad.png", labels=["only one"])
@@ -83,7 +84,7 @@ def test_skeleton_2d_on_image_draws_bones_at_keypoints(tmp_path):
     assert drawn.shape[:2] == (128, 128)
     # The middle of each finger's second bone (v = 26 px -> row 52 at scale 2) has its colour.
     for f, finger in enumerate(FINGERS):
-        rgb = np.array(matplotlib.colors.to_rgb(plots.FINGER_COLOURS[finger]))
+        rgb = np.array(matplotlib.colors.to_rgb(FINGER_COLOURS[finger]))
         np.testing.assert_allclose(drawn[52, 2 * (8 + 12 * f), :3], rgb, atol=0.1, err_msg=finger)
     # Far from the hand the black image shows through.
     np.testing.assert_allclose(drawn[4, 120, :3], 0.0, atol=0.02)
@@ -97,7 +98,7 @@ def test_prediction_grid_draws_every_panel_and_pairs_inputs(tmp_path):
                                       titles=["a", "b"], panel_size=2.0, dpi=100)
     image = _read_png(path)
     assert image.shape[:2] == (200, 400)
-    thumb = np.array(matplotlib.colors.to_rgb(plots.FINGER_COLOURS["thumb"]))
+    thumb = np.array(matplotlib.colors.to_rgb(FINGER_COLOURS["thumb"]))
     hits = np.all(np.abs(image[..., :3] - thumb) < 0.05, axis=-1)
     assert hits[:, :200].sum() > 20 and hits[:, 200:].sum() > 20  # both panels drawn
     with pytest.raises(ValueError, match=r"predictions \(1\) and ground_truth \(2\) must pair up"):

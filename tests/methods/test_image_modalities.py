@@ -2,7 +2,6 @@
 fields, semi-supervised masking, crop/un-crop, and a small learning test."""
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax

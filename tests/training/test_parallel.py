@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -63,15 +64,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_two_processes(workdir, data_dir, steps, timeout=300):
+def start_two_processes(workdir, data_dir, *extra_args):
     port = free_port()
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONPATH=str(ROOT),
                JAX_PLATFORMS="cpu", JAXHANDS_DATA_DIR=str(data_dir))
-    procs = [subprocess.Popen(
+    return [subprocess.Popen(
         [sys.executable, "train.py", "--config", "tests/training/tiny_train_config.py", "--workdir", str(workdir),
-         f"--config.num_train_steps={steps}", "--progress=false", "--coordinator_address", f"127.0.0.1:{port}",
-         "--num_processes", "2", "--process_id", str(i), "--distributed_timeout_s", "60"],
+         "--progress=false", "--coordinator_address", f"127.0.0.1:{port}", "--num_processes", "2",
+         "--process_id", str(i), "--distributed_timeout_s", "60", *extra_args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+
+
+def launch_two_processes(workdir, data_dir, steps, timeout=300):
+    procs = start_two_processes(workdir, data_dir, f"--config.num_train_steps={steps}")
     outs = [p.communicate(timeout=timeout) for p in procs]
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-4000:]
@@ -105,6 +110,24 @@ def test_two_processes_match_one_and_resume(data_dir, tmp_path):
     step, multi = checkpoint_params(tmp_path / "multi", data_dir)
     assert step == 6
     assert_same_params(single, multi)
+
+
+def test_sigterm_to_one_process_stops_both_at_one_saved_step(data_dir, tmp_path):
+    """A pod preemption: one host gets SIGTERM; JAX's preemption sync manager makes every
+    process stop at the same step, and that step is checkpointed."""
+    workdir = tmp_path / "multi"
+    procs = start_two_processes(workdir, data_dir, "--config.num_train_steps=100000", "--config.log_every=1",
+                                "--config.checkpoint_every=100000")
+    metrics, deadline = workdir / "metrics.jsonl", time.time() + 240
+    while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        time.sleep(0.05)
+    procs[1].terminate()
+    errs = [p.communicate(timeout=240)[1] for p in procs]
+    assert [p.returncode for p in procs] == [143, 143], errs[0][-3000:] + errs[1][-3000:]
+    step, _ = checkpoint_params(workdir, data_dir)
+    assert step >= 2
+    for err in errs:
+        assert f"stopped by preemption at step {step}; checkpoint saved" in err
 
 
 def test_missing_process_fails_with_clear_timeout(data_dir, tmp_path):
