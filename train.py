@@ -53,17 +53,15 @@ def main(argv):
         process_id=FLAGS.process_id, auto=FLAGS.distributed, timeout_s=FLAGS.distributed_timeout_s,
         heartbeat_timeout_s=FLAGS.distributed_heartbeat_s)
     from jaxhands.training.loop import train
+    from jaxhands.training.preemption import TrainingStopped
 
     config = FLAGS.config
     workdir = FLAGS.workdir or os.path.join("workdirs", config.get("name", "experiment"))
-    result = train(config, workdir, progress=FLAGS.progress)
-    if result.stopped_by is not None:
-        from jaxhands.training.preemption import EXIT_STATUS
-
-        print(f"stopped by {result.stopped_by} at step {int(result.state.step)}; checkpoint saved. "
-              "Resume: rerun the same command.",
-              file=sys.stderr)
-        sys.exit(EXIT_STATUS.get(result.stopped_by, 1))
+    try:
+        result = train(config, workdir, progress=FLAGS.progress)
+    except TrainingStopped as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(stop.exit_status)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
     print(f"workdir: {workdir}\nnext: python eval.py --workdir {workdir}")

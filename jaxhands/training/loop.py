@@ -33,7 +33,7 @@ from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
 from jaxhands.training.optimizer import make_optimizer
-from jaxhands.training.preemption import StopRequests
+from jaxhands.training.preemption import StopRequests, TrainingStopped
 from jaxhands.training.state import TrainState, count_params, create_train_state
 
 log = logging.getLogger("jaxhands.train")
@@ -50,7 +50,6 @@ class TrainResult:
     last_metrics: dict
     steps_run: int
     seconds: float
-    stopped_by: str | None = None  # 'SIGTERM', 'SIGINT' or 'preemption' when stopped early with a checkpoint
 
 
 def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mesh) -> TrainState:
@@ -105,8 +104,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
 
     `stop_after`: stop (with a checkpoint) once this many steps have run in this
     call — a controlled interruption for tests; the config's schedule is unchanged.
-    SIGTERM, Ctrl-C or a pod preemption notice also stop it after the current step with
-    a checkpoint at that step (`TrainResult.stopped_by`; see jaxhands.training.preemption).
+    SIGTERM, Ctrl-C or a pod preemption notice stop it after the current step: the
+    checkpoint at that step is written, then `TrainingStopped` is raised (so a script
+    that trains several runs stops as asked; see jaxhands.training.preemption).
     """
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +193,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     finally:
         bar.close()
         checkpointer.close()
-    steps_run = (done if stopped_by is not None else end_step) - start_step
+    if stopped_by is not None:
+        raise TrainingStopped(stopped_by, done)
     return TrainResult(state=parallel.checkpoint_state(state), experiment=experiment, last_metrics=last,
-                       steps_run=max(0, steps_run), seconds=time.time() - t0, stopped_by=stopped_by)
+                       steps_run=max(0, end_step - start_step), seconds=time.time() - t0)

@@ -4,6 +4,10 @@ Cluster schedulers announce preemption with SIGTERM, and a researcher stops a ru
 Ctrl-C (SIGINT). Either way the loop should finish the step it is in, save a checkpoint
 at that step and return, instead of dying between checkpoints.
 
+`train()` then raises `TrainingStopped` (after the checkpoint is written), so a script
+that runs several trainings stops too instead of going on to the next; train.py turns
+it into exit status 143 (SIGTERM, preemption) or 130 (Ctrl-C).
+
 * Single process: `StopRequests` installs handlers for SIGTERM and SIGINT that only set
   a flag; the loop polls `requested(step)` after every step. A second Ctrl-C raises
   KeyboardInterrupt at once (the usual escape when a step hangs).
@@ -31,6 +35,18 @@ log = logging.getLogger("jaxhands.train")
 # Exit statuses a shell reports for a process killed by these signals (128 + number); a
 # pod preemption arrives as SIGTERM.
 EXIT_STATUS = {"SIGTERM": 128 + signal.SIGTERM, "SIGINT": 128 + signal.SIGINT, "preemption": 128 + signal.SIGTERM}
+
+
+class TrainingStopped(Exception):
+    """Raised by `train()` after it stopped on request and saved the checkpoint at `step`.
+
+    `reason`: 'SIGTERM', 'SIGINT' or 'preemption'; `exit_status`: what a shell reports for
+    a process that signal killed (train.py exits with it)."""
+
+    def __init__(self, reason: str, step: int):
+        super().__init__(f"stopped by {reason} at step {step}; checkpoint saved. Resume: rerun the same command.")
+        self.reason, self.step = reason, step
+        self.exit_status = EXIT_STATUS.get(reason, 1)
 
 
 class StopRequests:

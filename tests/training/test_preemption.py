@@ -15,6 +15,7 @@ import pytest
 
 from jaxhands.training.checkpoints import Checkpointer
 from jaxhands.training.loop import train
+from jaxhands.training.preemption import TrainingStopped
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -56,22 +57,27 @@ def test_signal_stops_after_the_step_with_a_checkpoint_there(tmp_path, data_dir,
     workdir = tmp_path / "stopped"
     handler_before = signal.getsignal(signum)
     watcher = signal_when_logged(workdir, lambda: os.kill(os.getpid(), signum), min_records=3)
-    stopped = train(config, workdir, progress=False)
+    with pytest.raises(TrainingStopped) as stopped:
+        train(config, workdir, progress=False)
     watcher.join()
-    assert stopped.stopped_by == signal.Signals(signum).name
-    k = int(stopped.state.step)
-    assert 3 <= k < 100_000 and stopped.steps_run == k
+    assert stopped.value.reason == signal.Signals(signum).name
+    assert stopped.value.exit_status == 128 + signum
+    k = stopped.value.step
+    assert 3 <= k < 100_000
+    assert signal.getsignal(signum) == handler_before  # our handlers are gone again
+    # The checkpoint is at the stop step (not a checkpoint_every boundary) and holds exactly
+    # the state of k uninterrupted steps.
     checkpointer = Checkpointer(workdir)
-    assert checkpointer.latest_step() == k  # saved at the stop step, not at a checkpoint_every boundary
+    assert checkpointer.latest_step() == k
     checkpointer.close()
-    # The saved state is exactly k uninterrupted steps, and the handlers are gone again.
     reference = train(config, tmp_path / "reference", stop_after=k, progress=False)
-    for a, b in zip(leaves(stopped.state.params), leaves(reference.state.params)):
+    restored = train(config, workdir, stop_after=0, progress=False)  # restores, trains nothing
+    assert int(restored.state.step) == k
+    for a, b in zip(leaves(restored.state.params), leaves(reference.state.params)):
         np.testing.assert_array_equal(a, b)
-    assert signal.getsignal(signum) == handler_before
     # Resuming continues from k.
     resumed = train(config, workdir, stop_after=2, progress=False)
-    assert resumed.stopped_by is None and int(resumed.state.step) == k + 2
+    assert int(resumed.state.step) == k + 2
 
 
 def test_train_py_exits_143_on_sigterm_and_resumes(tmp_path, data_dir):
