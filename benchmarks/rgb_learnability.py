@@ -45,9 +45,7 @@ def input_fn(name: str):
         return lambda b: rgb_input(b) * jnp.asarray(b["mask"], jnp.float32)[..., None]
     if name == "mask":
         return lambda b: jnp.asarray(b["mask"], jnp.float32)[..., None] - 0.5
-    if name == "depth":
-        return lambda b: depth_input(b)[..., None]
-    raise SystemExit(f"--inputs: unknown input {name!r}; choose from {INPUTS}")
+    return lambda b: depth_input(b)[..., None]  # "depth" (argparse restricts to INPUTS)
 
 
 def run(name: str, args, experiment, inv) -> list[tuple[int, float, float]]:
@@ -94,9 +92,9 @@ def run(name: str, args, experiment, inv) -> list[tuple[int, float, float]]:
 
     # Mean-pose baseline: the mean normalised training pose (what a collapsed regressor outputs).
     train_iter = experiment.train_batches(0)
-    sums = [np.asarray(pose_3d_target({k: jnp.asarray(v) for k, v in next(train_iter).items()}, inv)).mean(0)
-            for _ in range(20)]
-    mean_pose = jnp.asarray(np.mean(sums, 0))
+    batch_means = [np.asarray(pose_3d_target({k: jnp.asarray(v) for k, v in next(train_iter).items()}, inv)).mean(0)
+                   for _ in range(20)]
+    mean_pose = jnp.asarray(np.mean(batch_means, 0))
 
     def evaluate():
         model, base = [], []

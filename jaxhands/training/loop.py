@@ -7,7 +7,7 @@
         every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar
         every eval_every: quick test-set EPE on `eval_num_batches` batches
         every checkpoint_every: async orbax save (after the NaN check)
-        SIGTERM / Ctrl-C / pod preemption: save at this step and return
+        SIGTERM / Ctrl-C / pod preemption: save at this step, raise TrainingStopped
     final save, wait for pending writes.
 
 A resumed run continues the same data order and RNG stream (fold_in(rng, step)), so
@@ -188,8 +188,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                                       config_json=json.loads(config.to_json_best_effort()))
                 bar.update(1)
                 if stopped_by is not None:
-                    log.warning("stopped by %s after step %d; checkpoint saved at step %d", stopped_by, done, done)
-                    break
+                    break  # TrainingStopped (below, once the save is complete) says where
     finally:
         bar.close()
         checkpointer.close()
