@@ -25,12 +25,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untrained: bool = False) -> dict:
+def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untrained: bool = False,
+                     box_jitter: float = 0.0) -> dict:
     import jax
     import ml_collections
     import numpy as np
 
-    from jaxhands.evaluation.metrics import evaluate_keypoints, success_rate_curve
+    from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm, success_rate_curve
+    from jaxhands.evaluation.spread import batch_spread
+    from jaxhands.training.experiment import hand_crop_config
     from jaxhands.evaluation.plots import plot_pck_curve, plot_prediction_grid
     from jaxhands.training import sharding
     from jaxhands.training.checkpoints import Checkpointer
@@ -56,7 +59,7 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
         checkpointer.close()
     predict = make_predict_fn(experiment, mesh)
     preds, gts, vis = [], [], []
-    for batch in experiment.eval_batches():
+    for batch in experiment.eval_batches(box_jitter=box_jitter):
         global_batch = sharding.put_batch(batch, mesh)
         out, _ = predict(state.params, state.model_state, global_batch)
         gathered = sharding.gather({k: global_batch[k] for k in ("valid", "keypoints_3d", "visible")}, mesh)
@@ -70,6 +73,11 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
     metrics_all = evaluate_keypoints(pred, gt, None)
     thresholds = np.arange(0, 81, dtype=np.float64)
     pcf = success_rate_curve(pred, gt, thresholds)
+    # Collapse check: spread of the root-relative predictions across the test set beside
+    # the ground truth's (jaxhands.evaluation.spread); a ratio near 0 = one constant pose.
+    pred_spread_mm = 1000.0 * float(batch_spread(pred - pred[:, :1]))
+    gt_spread_mm = 1000.0 * float(batch_spread(gt - gt[:, :1]))
+    crop = hand_crop_config(config)
     result = {
         "step": int(jax.device_get(state.step)),
         "num_samples": int(pred.shape[0]),
@@ -83,11 +91,19 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
         "auc_0_50": metrics["auc_pck_range"],
         "pck": {"thresholds_mm": metrics["pck"][0], "values": metrics["pck"][1]},
         "per_joint_epe_mm": metrics["per_joint_epe_mm"],
+        "pa_mean_epe_mm": pa_mean_epe_mm(pred, gt, visible),
+        "prediction_spread_mm": pred_spread_mm,
+        "ground_truth_spread_mm": gt_spread_mm,
+        "spread_ratio": pred_spread_mm / max(gt_spread_mm, 1e-9),
+        "crop": {"mode": crop.mode, "margin": crop.margin, "cube_size_m": crop.cube_size_m,
+                 "out_size": crop.out_size, "box": "ground truth" if not box_jitter else
+                 f"ground truth, centre and side jittered by up to {box_jitter:g} of the side (seeded per record)",
+                 "box_jitter": box_jitter},
         "all_joints": {"mean_epe_mm": metrics_all["mean_epe_mm"], "median_epe_mm": metrics_all["median_epe_mm"],
                        "auc_20_50": metrics_all["auc"]},
         "pcf": {"thresholds_mm": thresholds, "success_rate": pcf},
     }
-    out_dir = workdir / ("eval_untrained" if untrained else "eval")
+    out_dir = workdir / eval_dir_name(untrained, box_jitter)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(_jsonable(result), indent=2))
     plot_pck_curve({config.get("name", config.method): metrics["pck"]},
@@ -103,6 +119,12 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
 
 
 NUM_EXAMPLES = 8
+
+
+def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0) -> str:
+    """eval, eval_untrained, eval_box_jitter0.1, ...: one folder per evaluation protocol."""
+    name = "eval_untrained" if untrained else "eval"
+    return f"{name}_box_jitter{box_jitter:g}" if box_jitter else name
 
 
 def _plot_decoded_clouds(experiment, state, mesh, path, label: str) -> None:
@@ -147,6 +169,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", type=pathlib.Path, help="training workdir to evaluate")
     parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: latest)")
     parser.add_argument("--untrained", action="store_true", help="evaluate the freshly initialised model (baseline)")
+    parser.add_argument("--box-jitter", type=float, default=0.0,
+                        help="crop test images around a perturbed box: centre moved and side scaled by up to this "
+                             "fraction of the side (e.g. 0.1, 0.2), to measure the cost of a detector-quality box; "
+                             "default 0 = the ground-truth box (the papers' protocol)")
     parser.add_argument("--predictions", type=pathlib.Path, help="(u, v, d) prediction file")
     parser.add_argument("--ground-truth", type=pathlib.Path, help="(u, v, d) ground-truth file")
     parser.add_argument("--dataset", choices=["icvl", "nyu", "msra"], help="depth benchmark of the files")
@@ -166,11 +192,15 @@ def main(argv=None) -> int:
         return 0
     if not args.workdir:
         parser.error("give --workdir, or --predictions/--ground-truth/--dataset")
-    result = evaluate_workdir(args.workdir, step=args.step, untrained=args.untrained)
-    print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}):")
-    print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm")
+    result = evaluate_workdir(args.workdir, step=args.step, untrained=args.untrained, box_jitter=args.box_jitter)
+    print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}), "
+          f"crop {result['crop']['mode']} ({result['crop']['box']}):")
+    print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm   "
+          f"PA-EPE {result['pa_mean_epe_mm']:.2f} mm")
     print(f"  AUC 20-50  {result['auc_20_50']:.4f}")
-    out = "eval_untrained" if args.untrained else "eval"
+    print(f"  spread     {result['prediction_spread_mm']:.1f} mm predicted vs {result['ground_truth_spread_mm']:.1f} mm "
+          f"true (ratio {result['spread_ratio']:.3f}; ~0 = one constant pose)")
+    out = eval_dir_name(args.untrained, args.box_jitter)
     print(f"wrote {args.workdir / out / 'metrics.json'} and {args.workdir / out / 'pck.png'}")
     return 0
 

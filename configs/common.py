@@ -21,6 +21,13 @@ def base_config() -> ml_collections.ConfigDict:
     c.synthetic_num_train = 20000
     c.synthetic_num_test = 1000
     c.synthetic_background = "textured"
+    # Side of the stored synthetic frames; 0 = automatic: image_size without a hand crop,
+    # 2 * image_size with one (the network sees image_size-pixel crops cut from them).
+    c.synthetic_image_size = 0
+    # The papers' crop around the hand, before augmentation (jaxhands.data.hand_crop):
+    # mode "none", "rgb_keypoints" (hand3d box from the 2D keypoints) or "depth_cube"
+    # (DeepPrior cube of cube_size_m around the depth centre of mass); output image_size.
+    c.hand_crop = ml_collections.ConfigDict(dict(mode="none", margin=1.0, cube_size_m=0.3))
     c.augment = ml_collections.ConfigDict(dict(
         rotation_max_deg=0.0, scale_range=(1.0, 1.0), shift_max=0.0, flip_prob=0.0, hue_max=0.0))
     c.labelled_fraction = 1.0
@@ -40,6 +47,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.parallel = "mesh"
 
     # Loop.
+    # Collapse check (jaxhands.training.collapse): a logged pose-prediction spread ratio
+    # (prediction spread / target spread across the batch) below the threshold for this
+    # many steps means one constant output pose; action "warn", "stop" or "off".
+    c.collapse_spread_threshold = 0.1
+    c.collapse_patience_steps = 500
+    c.collapse_action = "warn"
     c.log_every = 50
     c.eval_every = 500
     c.eval_num_batches = 4
@@ -94,6 +107,13 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     # with 0 (sigma 1) z is almost pure noise at first and the RGB decoder learns only the mean pose.
     c.encoder_logvar_init = -6.0
     c.heatmap_size = 32  # for pairs decoding to "heatmap" (Yang et al.)
+    # The papers' input is a crop around the hand (issue 25: without it the pooled features
+    # are mostly background and the regressor collapses to the mean pose). RGB: hand3d's
+    # box from the 2D keypoints, 20 % wider so fingertips stay inside; depth: a 0.3 m cube
+    # around the depth centre of mass. Cut from frames rendered at twice the resolution
+    # (synthetic_image_size 0 = automatic).
+    c.hand_crop = ml_collections.ConfigDict(dict(
+        mode="rgb_keypoints" if input_modality == "rgb" else "depth_cube", margin=1.2, cube_size_m=0.3))
     # Spurr supp.: shifted boxes, rotations in [-45, 45] degrees, flips; the paper's hue jitter
     # only changes colour, so depth runs without it.
     c.augment = ml_collections.ConfigDict(dict(
@@ -126,6 +146,7 @@ def image_cross_modal_gpu_config(input_modality: str, variant: int, *, dataset: 
     c.name = f"spurr18_{input_modality}_to_3d_var{variant}_gpu256"
     c.resnet_width = 64
     c.heatmap_size = 64
+    c.synthetic_image_size = 256  # the crop upsamples ~2x; 512 px frames take hours to render on CPU
     c.synthetic_num_train = 20000
     c.synthetic_num_test = 1000
     c.batch_size = 64

@@ -15,4 +15,5 @@ def get_config():
     c.augment = ml_collections.ConfigDict(dict(
         rotation_max_deg=0.0, scale_range=(1.0, 1.0), shift_max=0.0, flip_prob=0.0, hue_max=0.0,
         points_from_depth=True))
+    c.hand_crop.mode = "none"  # no image input: the cloud is camera-frame metres, crop-free
     return c

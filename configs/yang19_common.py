@@ -50,6 +50,11 @@ def latent_alignment_config(strategy: str, input_modality: str = "rgb", extra_de
     c.resnet_width = 16
     c.encoder_logvar_init = -6.0  # image encoder's initial posterior sigma ~0.05 (see configs/common.py)
     c.heatmap_size = 32
+    # The papers' crop around the hand before augmentation (issue 25; configs/common.py):
+    # image inputs get hand3d's keypoint box (Yang et al. crop RHD/STB that way), cut from
+    # frames of twice the resolution; the depth map is cropped with the same box, so the point cloud
+    # re-drawn from it (points_from_depth) is unchanged in the camera frame.
+    c.hand_crop = ml_collections.ConfigDict(dict(mode="rgb_keypoints", margin=1.2, cube_size_m=0.3))
     c.respel_width = 128
     c.respel_blocks = 2
     c.folding_width = 128

@@ -35,11 +35,13 @@ import grain
 import numpy as np
 
 from jaxhands.data.augment import AugmentConfig, augment_with_config
+from jaxhands.data.hand_crop import HandCropConfig, crop_hand
 from jaxhands.data.schema import FEATURES
 
 # Distinct stream tags so the permutation and augmentation generators never share a seed.
 _PERMUTATION_STREAM = 0
 _AUGMENT_STREAM = 1
+_BOX_JITTER_STREAM = 2
 # An "infinite" stream: far more steps than any run, small enough for int64 positions.
 _MAX_STEPS = 2**40
 
@@ -113,8 +115,9 @@ class _TrainRecord:
     """Local stream row -> augmented record (picklable, for grain worker processes)."""
 
     def __init__(self, source, *, seed: int, global_batch_size: int, local_batch: int,
-                 process_index: int, augment_config: AugmentConfig):
+                 process_index: int, augment_config: AugmentConfig, hand_crop: HandCropConfig):
         self._source = source
+        self._hand_crop = hand_crop
         self._num_records = len(source)
         self._seed = seed
         self._global_batch_size = global_batch_size
@@ -139,6 +142,8 @@ class _TrainRecord:
         epoch, offset = divmod(position, self._num_records)
         record_index = int(self._permutation(epoch)[offset])
         sample = _batchable_record(self._source[record_index])
+        if self._hand_crop.enabled:
+            sample = crop_hand(sample, self._hand_crop)
         if self._augment_config.enabled:
             sample = augment_with_config(sample, self._augment_config, augment_rng(self._seed, position))
         sample["valid"] = np.bool_(True)
@@ -150,8 +155,11 @@ class _EvalRecord:
     """Local eval row -> record in split order; rows past the end repeat the last
     record with valid=False and record_index=-1."""
 
-    def __init__(self, source, *, global_batch_size: int, local_batch: int, process_index: int):
+    def __init__(self, source, *, global_batch_size: int, local_batch: int, process_index: int,
+                 hand_crop: HandCropConfig, box_jitter: float = 0.0):
         self._source = source
+        self._hand_crop = hand_crop
+        self._box_jitter = box_jitter
         self._num_records = len(source)
         self._global_batch_size = global_batch_size
         self._local_batch = local_batch
@@ -161,7 +169,12 @@ class _EvalRecord:
         step, column = divmod(row, self._local_batch)
         position = step * self._global_batch_size + self._process_index * self._local_batch + column
         valid = position < self._num_records
-        sample = _batchable_record(self._source[min(position, self._num_records - 1)])
+        record_index = min(position, self._num_records - 1)
+        sample = _batchable_record(self._source[record_index])
+        if self._hand_crop.enabled:
+            # The jitter of record i is a pure function of i: every run sees the same boxes.
+            rng = np.random.default_rng([_BOX_JITTER_STREAM, record_index]) if self._box_jitter else None
+            sample = crop_hand(sample, self._hand_crop, box_jitter=self._box_jitter, rng=rng)
         sample["valid"] = np.bool_(valid)
         sample["record_index"] = np.int32(position if valid else -1)
         return sample
@@ -248,6 +261,7 @@ def make_train_iterator(
     process_index: int | None = None,
     process_count: int | None = None,
     augment_config: AugmentConfig | Mapping[str, Any] | None = None,
+    hand_crop: HandCropConfig | Mapping[str, Any] | None = None,
     num_threads: int = 1,
     num_workers: int = 0,
     prefetch_batches: int = 2,
@@ -261,6 +275,8 @@ def make_train_iterator(
     num_steps: how many steps to produce (None: endless).
     process_index, process_count: default to jax.process_index() / jax.process_count().
     augment_config: AugmentConfig or a mapping of its fields; None = no augmentation.
+    hand_crop: HandCropConfig or a mapping of its fields (jaxhands.data.hand_crop): the
+      papers' crop around the hand, applied before augmentation; None = no crop.
     num_threads, num_workers, prefetch_batches: grain parallelism (threads per process,
       worker processes computing whole batches, buffered batches per worker/thread pool).
 
@@ -280,7 +296,8 @@ def make_train_iterator(
     stop_step = _MAX_STEPS if num_steps is None else start_step + num_steps
     record_fn = _TrainRecord(source, seed=seed, global_batch_size=global_batch_size, local_batch=local_batch,
                              process_index=process_index,
-                             augment_config=AugmentConfig.from_mapping(augment_config))
+                             augment_config=AugmentConfig.from_mapping(augment_config),
+                             hand_crop=HandCropConfig.from_mapping(hand_crop))
     dataset = (grain.MapDataset.range(start_step * local_batch, stop_step * local_batch)
                .map(record_fn)
                .batch(local_batch, drop_remainder=True))
@@ -299,6 +316,8 @@ def make_eval_iterator(
     global_batch_size: int,
     process_index: int | None = None,
     process_count: int | None = None,
+    hand_crop: HandCropConfig | Mapping[str, Any] | None = None,
+    box_jitter: float = 0.0,
     num_threads: int = 1,
     num_workers: int = 0,
     prefetch_batches: int = 2,
@@ -308,7 +327,10 @@ def make_eval_iterator(
     The global batch at step s holds records [s*B, (s+1)*B); the last one is padded
     (with copies of the last record) and `valid` (bool [B/P]) marks the real rows, so
     summing a metric over `valid` rows of all processes counts every record once.
-    Yields `num_eval_steps(len(source), global_batch_size)` batches.
+    Yields `num_eval_steps(len(source), global_batch_size)` batches. `hand_crop` crops
+    each record around its hand exactly as in training (see make_train_iterator);
+    `box_jitter` > 0 perturbs each ground-truth box (hand_crop.jitter_box, seeded by the
+    record index) to measure the cost of a detector-quality box.
     """
     num_records = len(source)
     if num_records == 0:
@@ -318,7 +340,8 @@ def make_eval_iterator(
     local_batch = local_batch_size(global_batch_size, process_count)
     steps = num_eval_steps(num_records, global_batch_size)
     record_fn = _EvalRecord(source, global_batch_size=global_batch_size, local_batch=local_batch,
-                            process_index=process_index)
+                            process_index=process_index, hand_crop=HandCropConfig.from_mapping(hand_crop),
+                            box_jitter=float(box_jitter))
     dataset = (grain.MapDataset.range(0, steps * local_batch)
                .map(record_fn)
                .batch(local_batch, drop_remainder=True))

@@ -242,3 +242,68 @@ def pck_at(curve: tuple[Sequence[float], Sequence[float]], threshold_mm: float) 
         raise ValueError(f"threshold {threshold_mm} mm is not on the curve (thresholds "
                          f"{np.round(thresholds, 3).tolist()})")
     return float(values[hits[0]])
+
+
+# Procrustes-aligned error (PA-EPE).
+#
+# Procrustes-aligned joint error (PA-EPE, "PA-MPJPE"): pose shape error alone.
+#
+# Each predicted hand is moved onto its ground truth by the similarity transform
+# (rotation R, isotropic scale s > 0, translation t) that minimises
+# sum_j || s R p_j + t - g_j ||^2 (Umeyama 1991: closed form from the SVD of the
+# centred cross-covariance, with the reflection fix det(R) = +1), and the joint errors
+# are measured after it. It removes global orientation, size and position, so it says
+# whether a model got the hand's *articulation* right; the plain EPE also charges for
+# orientation, which a mean-pose baseline cannot get right with random viewpoints.
+#
+# Inputs in metres [N, J, 3], optional visibility [N, J] (only visible joints enter the
+# fit and the error); outputs in millimetres (errors) or metres (aligned poses); float64.
+
+
+
+def procrustes_align(pred, gt, visible=None) -> np.ndarray:
+    """[N, J, 3] metres: every pred[n] mapped by its best similarity transform onto gt[n].
+
+    visible: optional [N, J] mask of the joints used for the fit (all joints are
+    transformed). A sample with fewer than 3 fitted joints, or whose fitted prediction
+    is a single point, is only translated (mean of its fitted joints onto gt's).
+    """
+    pred, gt = _as_pose_pair(pred, gt)
+    weights = _as_visible(visible, pred.shape[:2]).astype(np.float64)
+    counts = weights.sum(axis=1)  # [N]
+    safe = np.maximum(counts, 1.0)[:, None]
+    mu_p = np.einsum("nj,njd->nd", weights, pred) / safe
+    mu_g = np.einsum("nj,njd->nd", weights, gt) / safe
+    p = pred - mu_p[:, None]
+    g = gt - mu_g[:, None]
+    # Cross-covariance over the fitted joints: sum_j w_j g_j p_j^T, [N, 3, 3].
+    cov = np.einsum("nj,nja,njb->nab", weights, g, p)
+    u, sigma, vt = np.linalg.svd(cov)
+    reflect = np.sign(np.linalg.det(u @ vt))
+    reflect = np.where(reflect == 0, 1.0, reflect)
+    d = np.ones_like(sigma)
+    d[:, -1] = reflect
+    rotation = u @ (d[:, :, None] * vt)  # U diag(d) V^T
+    var_p = np.einsum("nj,njd->n", weights, p * p)
+    scale = np.where(var_p > 0, (sigma * d).sum(axis=1) / np.where(var_p > 0, var_p, 1.0), 1.0)
+    rigid_ok = (counts >= 3) & (var_p > 1e-18)
+    scale = np.where(rigid_ok, scale, 1.0)
+    rotation = np.where(rigid_ok[:, None, None], rotation, np.eye(3))
+    return scale[:, None, None] * np.einsum("nab,njb->nja", rotation, p) + mu_g[:, None]
+
+
+def pa_joint_errors_mm(pred, gt, visible=None) -> np.ndarray:
+    """[N, J] mm: joint errors after `procrustes_align` (fit on the visible joints)."""
+    pred, gt = _as_pose_pair(pred, gt)
+    aligned = procrustes_align(pred, gt, visible)
+    return np.sqrt(np.sum(np.square(aligned - gt), axis=-1)) * MM_PER_M
+
+
+def pa_mean_epe_mm(pred, gt, visible=None) -> float:
+    """Mean PA error (mm) over the visible (sample, joint) pairs (all joints without a mask)."""
+    pred, gt = _as_pose_pair(pred, gt)
+    mask = _as_visible(visible, pred.shape[:2])
+    errors = pa_joint_errors_mm(pred, gt, mask)
+    if not mask.any():
+        raise ValueError("pa_mean_epe_mm: no visible joint to score")
+    return float(errors[mask].mean())

@@ -32,7 +32,8 @@ import ml_collections
 
 from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
 from jaxhands.methods.base import Phase, apply_module, init_module
-from jaxhands.methods.modalities import Invariances, get_modality, pose_3d_to_camera
+from jaxhands.evaluation.spread import spread_ratio
+from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, get_modality, pose_3d_to_camera
 
 
 def beta_at(step, config: ml_collections.ConfigDict):
@@ -171,6 +172,8 @@ class CrossModalVAE:
                 total = total + recon + beta * kl
                 metrics[f"{i}->{t}/recon"] = recon
                 metrics[f"{i}->{t}/kl"] = kl
+                if t in POSE_MODALITIES:
+                    metrics[f"{i}->{t}/spread"] = spread_ratio(x_hat, target, mask=mask)
             metrics["loss"] = total
             return total, (metrics, new_state)
         return loss_fn

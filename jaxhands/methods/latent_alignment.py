@@ -50,7 +50,8 @@ import ml_collections
 from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, product_of_gaussian_experts, reparameterize
 from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.cross_modal import beta_at
-from jaxhands.methods.modalities import Invariances, get_modality
+from jaxhands.evaluation.spread import spread_ratio
+from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, get_modality
 from jaxhands.methods.point_modalities import cloud_loss, pose_to_camera
 from jaxhands.models.mlp import GaussianHead
 
@@ -190,6 +191,9 @@ class LatentAlignment:
             terms[m] = modality.reconstruction_loss(pred, self.modality_data(m, batch),
                                                     mask=mask if modality.needs_label else None, **kwargs)
             total = total + self.loss_weights[m] * terms[m]
+            if m in POSE_MODALITIES:  # diagnostic only: not part of `total`
+                terms[f"{m}_spread"] = spread_ratio(pred, self.modality_data(m, batch),
+                                                    mask=mask if modality.needs_label else None)
         return total, terms, state
 
     def _kl_mask(self, batch):

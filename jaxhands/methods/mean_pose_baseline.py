@@ -7,6 +7,7 @@ the cross-modal VAE's `predict` gets for free. A trained model must beat it to h
 learnt anything from its input.
 
     python -m jaxhands.methods.mean_pose_baseline --config configs/spurr18_rgb_to_3d_var1.py
+    python -m jaxhands.methods.mean_pose_baseline --workdir workdirs/spurr18_rgb_to_3d_var1 [--out mean.json]
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def predict_mean_pose(mean_pose, keypoints_3d, inv: Invariances) -> np.ndarray:
 
 def evaluate_mean_pose_baseline(config) -> dict:
     """Mean/median EPE (mm, visible joints, hand3d conventions) of the baseline on config's test split."""
-    from jaxhands.evaluation.metrics import evaluate_keypoints
+    from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm
     from jaxhands.training.experiment import build_sources
 
     train_source, test_source = build_sources(config)
@@ -56,7 +57,8 @@ def evaluate_mean_pose_baseline(config) -> dict:
     pred = predict_mean_pose(mean_pose, gt, inv)
     metrics = evaluate_keypoints(pred, gt, visible)
     return {"mean_epe_mm": float(metrics["mean_epe_mm"]), "median_epe_mm": float(metrics["median_epe_mm"]),
-            "auc_20_50": float(metrics["auc"]), "num_samples": int(gt.shape[0]),
+            "auc_20_50": float(metrics["auc"]), "pa_mean_epe_mm": pa_mean_epe_mm(pred, gt, visible),
+            "num_samples": int(gt.shape[0]),
             "num_train": len(train_source), "mean_pose": mean_pose.tolist()}
 
 
@@ -72,14 +74,30 @@ def _load_config(path: pathlib.Path):
     return module.get_config()
 
 
+def config_from_args(args):
+    """The experiment config of `--workdir` (its config.json, exactly what was trained)
+    or of `--config` (a config file)."""
+    if getattr(args, "workdir", None) is not None:
+        import ml_collections
+
+        path = args.workdir / "config.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: is {args.workdir} a training workdir?")
+        return ml_collections.ConfigDict(json.loads(path.read_text()))
+    return _load_config(args.config)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=pathlib.Path, required=True, help="experiment config file")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--config", type=pathlib.Path, help="experiment config file")
+    group.add_argument("--workdir", type=pathlib.Path, help="training workdir (its config.json)")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="optional JSON file for the result")
     args = parser.parse_args(argv)
-    result = evaluate_mean_pose_baseline(_load_config(args.config))
+    result = evaluate_mean_pose_baseline(config_from_args(args))
     print(f"mean-pose baseline on {result['num_samples']} test samples: mean EPE {result['mean_epe_mm']:.2f} mm, "
-          f"median {result['median_epe_mm']:.2f} mm, AUC 20-50 {result['auc_20_50']:.4f}")
+          f"median {result['median_epe_mm']:.2f} mm, PA-EPE {result['pa_mean_epe_mm']:.2f} mm, "
+          f"AUC 20-50 {result['auc_20_50']:.4f}")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
     return 0

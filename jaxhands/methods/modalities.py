@@ -118,6 +118,11 @@ class Modality:
 _MODALITIES: dict[str, Modality] = {}
 
 
+# Modalities whose data are joints [batch, joints, dims]: their predictions' spread
+# across a batch is logged as the collapse check (jaxhands.evaluation.spread).
+POSE_MODALITIES = ("kp2d", "kp3d", "kp3d_vc")
+
+
 def register_modality(modality: Modality) -> None:
     _MODALITIES[modality.name] = modality
 

@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from jaxhands.data import pipeline
+from jaxhands.data.hand_crop import HandCropConfig
 from jaxhands.data.stb_skeletons import STBSkeletonSource
 
 _METHODS: dict[str, Callable[[ml_collections.ConfigDict], Any]] = {}
@@ -51,6 +52,32 @@ def data_root(config: ml_collections.ConfigDict) -> pathlib.Path:
     return pathlib.Path(root).expanduser()
 
 
+def hand_crop_config(config: ml_collections.ConfigDict) -> HandCropConfig:
+    """The config's `hand_crop` (absent: none); its output is `config.image_size` pixels."""
+    crop = config.get("hand_crop", None)
+    if crop is None:
+        return HandCropConfig()
+    fields = dict(crop.to_dict() if hasattr(crop, "to_dict") else crop)
+    if "out_size" in fields and fields["out_size"] != config.image_size:
+        raise ValueError(f"config.hand_crop.out_size ({fields['out_size']}) must equal config.image_size "
+                         f"({config.image_size}): the crop is the network's input; drop out_size")
+    fields["out_size"] = config.image_size
+    return HandCropConfig.from_mapping(fields)
+
+
+def stored_image_size(config: ml_collections.ConfigDict) -> int:
+    """Side of the synthetic frames on disk: `synthetic_image_size` when set; else twice
+    `image_size` with a hand crop (the crop is cut from them, not upsampled), else
+    `image_size`. Without a crop the stored size must be the network's."""
+    cropped = hand_crop_config(config).enabled
+    size = config.get("synthetic_image_size", 0) or (2 * config.image_size if cropped else config.image_size)
+    if size != config.image_size and not cropped:
+        raise ValueError(f"config.synthetic_image_size ({size}) differs from config.image_size "
+                         f"({config.image_size}) but config.hand_crop.mode is 'none': only a crop "
+                         "changes the image size between the stored frames and the network")
+    return size
+
+
 def build_sources(config: ml_collections.ConfigDict):
     """(train source, test source): random-access sources of schema records."""
     name = config.dataset
@@ -59,7 +86,7 @@ def build_sources(config: ml_collections.ConfigDict):
 
         def build():
             return ensure_synthetic_dataset(
-                data_root(config), image_size=config.image_size, num_points=config.num_points,
+                data_root(config), image_size=stored_image_size(config), num_points=config.num_points,
                 num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
                 seed=config.get("synthetic_seed", 0), background=config.get("synthetic_background", "textured"))
         if jax.process_count() > 1:
@@ -139,7 +166,8 @@ class Experiment:
         return pipeline.make_train_iterator(
             source, global_batch_size=c.batch_size, seed=seed, start_step=start_step,
             process_index=jax.process_index(), process_count=jax.process_count(),
-            augment_config=c.get("augment", None), num_threads=c.get("data_threads", 2))
+            augment_config=c.get("augment", None), hand_crop=hand_crop_config(c),
+            num_threads=c.get("data_threads", 2))
 
     def _phase_needs_labels(self, steps: np.ndarray) -> np.ndarray:
         """[len(steps)] bool: whether the phase run at each step reads labels."""
@@ -193,9 +221,14 @@ class Experiment:
                 yield self._select(batch)
             step += len(chunk)
 
-    def eval_batches(self) -> Iterator[dict]:
-        """Test batches in order, the last padded, each with a `valid` row mask."""
-        for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size):
+    def eval_batches(self, *, box_jitter: float = 0.0) -> Iterator[dict]:
+        """Test batches in order, the last padded, each with a `valid` row mask; cropped
+        around the hand as in training, the boxes perturbed by `box_jitter` (a fraction
+        of the side, jaxhands.data.hand_crop.jitter_box) when it is > 0."""
+        if box_jitter and not hand_crop_config(self.config).enabled:
+            raise ValueError(f"box_jitter={box_jitter} needs a hand crop, but config.hand_crop.mode is 'none'")
+        for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size,
+                                                 hand_crop=hand_crop_config(self.config), box_jitter=box_jitter):
             yield self._select(batch)
 
     def example_batch(self) -> dict:

@@ -4,7 +4,8 @@
     for step in [state.step, num_train_steps):
         batch <- input pipeline at `step` (deterministic in (seed, step): resume-safe)
         state, metrics <- jitted step (the method's phase for this step)
-        every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar
+        every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar,
+            warn if a pose prediction's spread stays ~0 (jaxhands.training.collapse)
         every eval_every: quick test-set EPE on `eval_num_batches` batches
         every checkpoint_every: async orbax save (after the NaN check)
         SIGTERM / Ctrl-C / pod preemption: save at this step, raise TrainingStopped
@@ -28,7 +29,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxhands.training import sharding
+from jaxhands.evaluation.spread import batch_spread
 from jaxhands.training.checkpoints import Checkpointer
+from jaxhands.training.collapse import CollapseMonitor, is_spread_metric
 from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
@@ -79,15 +82,20 @@ def make_predict_fn(experiment: Experiment, mesh):
 
 
 def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, num_batches: int) -> dict:
-    """Mean/median EPE (mm) over all (defined) joints of the first `num_batches` test batches."""
-    errors = []
+    """Mean/median EPE (mm) over all (defined) joints of the first `num_batches` test batches,
+    and the root-relative spread of the predictions and of the ground truth across those
+    test samples (mm; their ratio ~0 = one constant pose, see jaxhands.evaluation.spread)."""
+    errors, preds, targets = [], [], []
     for i, batch in enumerate(experiment.eval_batches()):
         if i >= num_batches:
             break
         global_batch = sharding.put_batch(batch, mesh)
-        _, err = jax.device_get(predict_fn(params, model_state, global_batch))
+        pred, err = jax.device_get(predict_fn(params, model_state, global_batch))
         valid = np.asarray(sharding.gather(global_batch["valid"], mesh))
         err = np.asarray(err)[valid]
+        target = np.asarray(sharding.gather(global_batch["keypoints_3d"], mesh))[valid]
+        preds.append(np.asarray(pred)[valid] - np.asarray(pred)[valid][:, :1])
+        targets.append(target - target[:, :1])
         if "keypoints_defined" in global_batch:  # joints a dataset lacks are not scored
             defined = np.asarray(sharding.gather(global_batch["keypoints_defined"], mesh))[valid]
             err = err[defined]
@@ -95,7 +103,11 @@ def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, nu
     if not errors:
         return {}
     errors = np.concatenate(errors)
-    return {"eval/mean_epe_mm": float(errors.mean()), "eval/median_epe_mm": float(np.median(errors))}
+    pred_spread = 1000.0 * float(batch_spread(np.concatenate(preds)))
+    target_spread = 1000.0 * float(batch_spread(np.concatenate(targets)))
+    return {"eval/mean_epe_mm": float(errors.mean()), "eval/median_epe_mm": float(np.median(errors)),
+            "eval/pred_spread_mm": pred_spread, "eval/target_spread_mm": target_spread,
+            "eval/spread": pred_spread / max(target_spread, 1e-9)}
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, stop_after: int | None = None,
@@ -143,6 +155,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     last: dict = {}
     t0 = time.time()
     log_t0, log_step0 = t0, start_step
+    collapse = CollapseMonitor.from_config(config)
     bar = tqdm(total=num_steps, initial=start_step, disable=not progress or jax.process_index() != 0,
                desc=config.get("name", config.method), dynamic_ncols=True)
     batches = experiment.train_batches(start_step)
@@ -178,8 +191,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                         last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
                                                config.get("eval_num_batches", 4)))
                     writer.write(done, last)
+                    collapse.update(done, {k: v for k, v in last.items() if not k.startswith("eval/")})
                     bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
-                                     if k in ("loss", "eval/mean_epe_mm") or k.endswith("/recon")}, refresh=False)
+                                     if k in ("loss", "eval/mean_epe_mm", "eval/spread") or k.endswith("/recon")
+                                     or is_spread_metric(k)}, refresh=False)
                     history, history_start = [], done
                     log_t0, log_step0 = time.time(), done
                 if must_save:

@@ -172,3 +172,59 @@ def test_shape_errors():
         metrics.evaluate_keypoints(pred, gt, np.zeros((2, 3), bool))
     with pytest.raises(ValueError, match="need >= 2"):
         metrics.evaluate_keypoints(pred, gt, auc_min_mm=49, auc_max_mm=50)
+
+
+# --- Procrustes-aligned error (PA-EPE) ---------------------------------------------------
+
+def _random_rotation(rng):
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def test_procrustes_undoes_a_similarity_transform_exactly():
+    from jaxhands.evaluation.metrics import pa_mean_epe_mm, procrustes_align
+
+    rng = np.random.default_rng(0)
+    gt = rng.normal(scale=0.05, size=(5, 21, 3))
+    pred = np.stack([1.7 * g @ _random_rotation(rng).T + rng.normal(size=3) for g in gt])
+    np.testing.assert_allclose(procrustes_align(pred, gt), gt, atol=1e-10)
+    assert pa_mean_epe_mm(pred, gt) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_procrustes_matches_a_brute_force_fit_and_allows_no_reflection():
+    from scipy.optimize import minimize
+    from scipy.spatial.transform import Rotation
+
+    from jaxhands.evaluation.metrics import pa_joint_errors_mm, procrustes_align
+
+    rng = np.random.default_rng(1)
+    gt = rng.normal(scale=0.05, size=(1, 21, 3))
+    pred = 0.8 * gt @ _random_rotation(rng).T + rng.normal(scale=0.01, size=gt.shape) + 0.3
+
+    def cost(x):  # rotation vector, log scale, translation
+        moved = np.exp(x[3]) * pred[0] @ Rotation.from_rotvec(x[:3]).as_matrix().T + x[4:]
+        return np.sum((moved - gt[0]) ** 2)
+
+    best = min((minimize(cost, np.concatenate([rng.normal(size=3), [0.0], np.zeros(3)]), method="BFGS",
+                         options=dict(gtol=1e-12)) for _ in range(8)), key=lambda r: r.fun)
+    closed = np.sum((procrustes_align(pred, gt)[0] - gt[0]) ** 2)
+    assert closed == pytest.approx(best.fun, rel=1e-6)
+    # A mirrored hand is not a rotation of the original: it keeps a clear error.
+    mirrored = gt * np.array([-1.0, 1.0, 1.0])
+    assert pa_joint_errors_mm(mirrored, gt).mean() > 5.0
+
+
+def test_procrustes_fits_on_visible_joints_only():
+    from jaxhands.evaluation.metrics import pa_joint_errors_mm, pa_mean_epe_mm
+
+    rng = np.random.default_rng(2)
+    gt = rng.normal(scale=0.05, size=(2, 21, 3))
+    pred = 1.3 * gt @ _random_rotation(rng).T
+    pred[:, 20] += 0.5  # one wild joint, hidden
+    visible = np.ones((2, 21), bool)
+    visible[:, 20] = False
+    errors = pa_joint_errors_mm(pred, gt, visible)
+    np.testing.assert_allclose(errors[:, :20], 0.0, atol=1e-7)
+    assert np.all(errors[:, 20] > 100.0)  # transformed, but not fitted
+    assert pa_mean_epe_mm(pred, gt, visible) == pytest.approx(0.0, abs=1e-7)

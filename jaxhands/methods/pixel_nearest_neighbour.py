@@ -1,0 +1,122 @@
+"""Nearest-neighbour-in-pixels baseline for image -> 3D pose (RGB or depth crops).
+
+Each test crop takes the 3D pose of the training crop nearest to it in pixels: both
+are the network's input (`rgb` in [-0.5, 0.5], or the normalised `depth`), cropped
+around the hand exactly as training and evaluation crop it (config.hand_crop, no
+augmentation), area-averaged to `pool_size` x `pool_size` and compared in L2. The
+neighbour's normalised pose (`pose_3d_target`: root-relative, bone-scaled) is put
+back in the camera frame with the test sample's ground-truth root and scale, the
+same information the VAE's `predict` gets. A learnt model that does not beat this
+has only memorised appearance; one that does not beat the mean pose has learnt
+nothing (jaxhands.methods.mean_pose_baseline).
+
+    python -m jaxhands.methods.pixel_nearest_neighbour --workdir workdirs/spurr18_rgb_to_3d_var1 [--out nn.json]
+    python -m jaxhands.methods.pixel_nearest_neighbour --config configs/spurr18_rgb_to_3d_var1.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxhands.methods.modalities import Invariances, get_modality, pose_3d_target, pose_3d_to_camera
+
+IMAGE_INPUTS = ("rgb", "depth")
+
+
+def pooled_pixels(images: np.ndarray, pool_size: int) -> np.ndarray:
+    """[N, H, W] or [N, H, W, C] -> [N, pool_size * pool_size * C]: area averages over
+    equal blocks (H and W must be multiples of pool_size)."""
+    images = np.asarray(images, np.float32)
+    if images.ndim == 3:
+        images = images[..., None]
+    n, h, w, c = images.shape
+    if h % pool_size or w % pool_size:
+        raise ValueError(f"pooled_pixels: image {h}x{w} is not a multiple of pool_size {pool_size}")
+    blocks = images.reshape(n, pool_size, h // pool_size, pool_size, w // pool_size, c)
+    return blocks.mean(axis=(2, 4)).reshape(n, -1)
+
+
+@jax.jit
+def _nearest(queries, keys):
+    # ||q - k||^2 = |q|^2 - 2 q.k + |k|^2; |q|^2 does not change the argmin.
+    return jnp.argmin(jnp.sum(keys * keys, axis=1)[None, :] - 2.0 * queries @ keys.T, axis=1)
+
+
+def nearest_indices(queries: np.ndarray, keys: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """[Q] index of the nearest key (L2) for every query row."""
+    keys_j = jnp.asarray(keys)
+    return np.concatenate([np.asarray(_nearest(jnp.asarray(queries[i:i + chunk]), keys_j))
+                           for i in range(0, len(queries), chunk)])
+
+
+def _inputs_and_poses(batches, modality, inv: Invariances, pool_size: int):
+    keys, poses, records = [], [], []
+    for batch in batches:
+        valid = np.asarray(batch["valid"])
+        jbatch = {k: jnp.asarray(v) for k, v in batch.items()}
+        keys.append(pooled_pixels(np.asarray(modality.data(jbatch, inv))[valid], pool_size))
+        poses.append(np.asarray(pose_3d_target(jbatch, inv))[valid])
+        records.append({k: np.asarray(batch[k])[valid] for k in ("keypoints_3d", "visible")})
+    stacked = {k: np.concatenate([r[k] for r in records]) for k in records[0]}
+    return np.concatenate(keys), np.concatenate(poses), stacked
+
+
+def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
+    """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline."""
+    from jaxhands.data import pipeline
+    from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm
+    from jaxhands.training.experiment import build_sources, hand_crop_config
+
+    name = config.get("input_modality", "")
+    if name not in IMAGE_INPUTS:
+        raise ValueError(f"pixel nearest neighbour needs an image input ({IMAGE_INPUTS}), "
+                         f"config.input_modality is {name!r}")
+    modality = get_modality(name)
+    inv = Invariances.from_config(config)
+    crop = hand_crop_config(config)
+    train_source, test_source = build_sources(config)
+
+    def batches(source):
+        return pipeline.make_eval_iterator(source, global_batch_size=256, process_index=0, process_count=1,
+                                           hand_crop=crop)
+
+    keys, train_poses, _ = _inputs_and_poses(batches(train_source), modality, inv, pool_size)
+    queries, _, test = _inputs_and_poses(batches(test_source), modality, inv, pool_size)
+    idx = nearest_indices(queries, keys)
+    gt = test["keypoints_3d"].astype(np.float32)
+    pred = np.asarray(pose_3d_to_camera(jnp.asarray(train_poses[idx]), {"keypoints_3d": jnp.asarray(gt)}, inv))
+    metrics = evaluate_keypoints(pred, gt, test["visible"])
+    return {"baseline": f"nearest training crop in pixels ({pool_size}x{pool_size} area-averaged {name} input, L2)",
+            "mean_epe_mm": float(metrics["mean_epe_mm"]), "median_epe_mm": float(metrics["median_epe_mm"]),
+            "auc_20_50": float(metrics["auc"]), "pa_mean_epe_mm": pa_mean_epe_mm(pred, gt, test["visible"]),
+            "num_samples": int(gt.shape[0]), "num_train": int(keys.shape[0]), "crop": crop.mode,
+            "pool_size": pool_size}
+
+
+def main(argv=None) -> int:
+    from jaxhands.methods.mean_pose_baseline import config_from_args
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--config", type=pathlib.Path, help="experiment config file")
+    group.add_argument("--workdir", type=pathlib.Path, help="training workdir (its config.json)")
+    parser.add_argument("--pool-size", type=int, default=16, help="side of the pooled image compared in L2")
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="optional JSON file for the result")
+    args = parser.parse_args(argv)
+    result = evaluate_pixel_nearest_neighbour(config_from_args(args), pool_size=args.pool_size)
+    print(f"pixel nearest neighbour on {result['num_samples']} test samples ({result['num_train']} training crops): "
+          f"mean EPE {result['mean_epe_mm']:.2f} mm, median {result['median_epe_mm']:.2f} mm, "
+          f"PA-EPE {result['pa_mean_epe_mm']:.2f} mm, AUC 20-50 {result['auc_20_50']:.4f}")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
