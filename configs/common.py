@@ -97,7 +97,9 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
         raise ValueError(f"image_cross_modal_config: input_modality must be 'rgb' or 'depth', got {input_modality!r}")
     c = cross_modal_config(input_modality, variant, dataset=dataset)
     c.image_size = image_size
-    c.synthetic_num_train = 4000
+    # 20 000 training hands: with the hand crop, 4000 are memorised within ~1000 steps
+    # (issue 25: train loss 0.47 against test 0.70); a 128 px sample renders in ~3 ms.
+    c.synthetic_num_train = 20000
     c.synthetic_num_test = 500
     c.resnet_depth = 18  # 18, 34 or 50
     c.resnet_width = 16

@@ -45,6 +45,7 @@ from etils import epath
 from jaxhands.data import schema
 from jaxhands.data.cropping import (CropBox, box_pixel_mask, clip_depth_to_cube, crop_bilinear, crop_intrinsics,
                                     crop_nearest, cube_crop_box, inside_crop)
+from jaxhands.data import storage
 from jaxhands.data.storage import PrepareResult, prepare_atomically
 from jaxhands.evaluation.prediction_files import depth_dataset, uvd_to_xyz_mm
 from jaxhands.geometry.camera import project, sample_depth_points
@@ -353,7 +354,7 @@ class ConvertedHandsConfig(tfds.core.BuilderConfig):
     """A converted dataset's config; its name encodes every option (ConversionSpec.config_name)."""
 
 
-class ConvertedHands(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class ConvertedHands(tfds.core.ShardBasedBuilder, skip_registration=True):
     """A real hand dataset converted to the jaxhands schema (see module doc).
 
     Use `builder_class(name)` to get the class of one dataset name.
@@ -391,9 +392,15 @@ class ConvertedHands(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             metadata=tfds.core.MetadataDict(metadata),
         )
 
-    def _split_generators(self, dl_manager):
+    def _shard_iterators_per_split(self, dl_manager):
         del dl_manager  # the raw data is already on disk
-        return {split: self._generate_examples(split, frames) for split, frames in self._spec.splits.items()}
+        # Shard by shard, straight from the converter (see storage.MAX_SHARD_BYTES).
+        options = self._spec.options
+        per_shard = storage.samples_per_shard(options.image_size, options.num_points,
+                                              extra_bytes=4096 + 12 * self._spec.num_raw_joints)
+        return {split: [functools.partial(self._generate_examples, split, frames, first, per_shard)
+                        for first in range(0, len(frames), per_shard)]
+                for split, frames in self._spec.splits.items()}
 
     def _download_and_prepare(self, dl_manager, download_config):
         # One worker pool serves every split (spawning one costs seconds of imports);
@@ -417,25 +424,30 @@ class ConvertedHands(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             self._pool_size = workers
         return self._pool
 
-    def _generate_examples(self, split: str, frames: Sequence[Any]):
+    def _generate_examples(self, split: str, all_frames: Sequence[Any], first: int, per_shard: int):
+        """Examples of frames [first, first + per_shard) of `split` (one shard), keyed by frame index."""
         convert = self._spec.convert
+        frames = all_frames[first:first + per_shard]
         count = len(frames)
-        pool = self._worker_pool(count)
+        pool = self._worker_pool(len(all_frames))
         if pool is None:
             examples = map(convert, frames)
         else:
             examples = pool.imap(convert, frames, max(1, min(16, count // (8 * self._pool_size))))
         without_points = 0
-        with tqdm.tqdm(total=count, desc=f"{self._spec.name} {split}", unit=" frames") as progress:
-            for index, example in enumerate(examples):
+        last = first + count == len(all_frames)
+        with tqdm.tqdm(total=count, desc=f"{self._spec.name} {split} [{first}, {first + count})",
+                       unit=" frames") as progress:
+            for index, example in enumerate(examples, start=first):
                 progress.update()
                 if example is not None:
                     without_points += not example["has_points"]
                     yield index, example
-        self.info.metadata["samples_without_points"][split] = without_points
-        if without_points and self._spec.metadata.get("has_depth", False):
-            tqdm.tqdm.write(f"{self._spec.name} {split}: {without_points} of {count} samples have no depth "
-                            "pixel to sample points from (points are zeros, has_points False)")
+        counts = self.info.metadata["samples_without_points"]
+        counts[split] = counts.get(split, 0) + without_points
+        if last and counts[split] and self._spec.metadata.get("has_depth", False):
+            tqdm.tqdm.write(f"{self._spec.name} {split}: {counts[split]} of {len(all_frames)} samples have no "
+                            "depth pixel to sample points from (points are zeros, has_points False)")
 
 
 @functools.cache

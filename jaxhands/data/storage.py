@@ -25,6 +25,20 @@ from typing import Callable
 
 INFO_FILE = "dataset_info.json"
 _TMP_PREFIX = ".tmp-"
+# Both builders are TFDS ShardBasedBuilders writing shards of at most ~256 MiB straight
+# from their generators. TFDS's GeneratorBasedBuilder first buffers a whole split in
+# memory and, past 1 GiB, spills it through tf.io.gfile, i.e. needs TensorFlow
+# (20 000 synthetic samples at 128 px are 2.6 GB, RHD's 41 258 crops far more).
+MAX_SHARD_BYTES = 256 << 20
+
+
+def samples_per_shard(image_size: int, num_points: int, *, extra_bytes: int = 1024,
+                      max_shard_bytes: int | None = None) -> int:
+    """Samples per array_record shard: ~MAX_SHARD_BYTES of uncompressed schema features
+    (image uint8 x3, depth float32, mask uint8; points float32 x3; `extra_bytes` for the rest)."""
+    limit = MAX_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes
+    per_sample = image_size * image_size * (3 + 4 + 1) + num_points * 12 + extra_bytes
+    return max(1, limit // per_sample)
 
 
 class DatasetNotFoundError(FileNotFoundError):

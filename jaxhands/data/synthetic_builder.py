@@ -32,6 +32,7 @@ import tensorflow_datasets as tfds
 import tqdm
 
 from jaxhands.data import schema
+from jaxhands.data import storage
 from jaxhands.data.storage import PrepareResult, load_split, prepare_atomically
 from jaxhands.synthetic.config import BACKGROUNDS
 
@@ -123,7 +124,7 @@ def _generate_checked(index: int, *, generate_fn: GenerateFn, seed: int, image_s
     return example
 
 
-class SyntheticHands(tfds.core.GeneratorBasedBuilder):
+class SyntheticHands(tfds.core.ShardBasedBuilder):
     """Synthetic rendered hands in the jaxhands sample schema."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -200,14 +201,17 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
             return "jaxhands.synthetic.generate_sample"
         return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
-    def _split_generators(self, dl_manager):
+    def _shard_iterators_per_split(self, dl_manager):
         del dl_manager  # nothing to download
         config = self.builder_config
-        splits = {"train": self._generate_examples(0, config.num_train, "train")}
+        ranges = {"train": (0, config.num_train)}
         if config.num_test:
-            splits["test"] = self._generate_examples(
-                config.num_train, config.num_train + config.num_test, "test")
-        return splits
+            ranges["test"] = (config.num_train, config.num_train + config.num_test)
+        # Shard by shard, straight from the generator (see storage.MAX_SHARD_BYTES).
+        per_shard = storage.samples_per_shard(config.image_size, config.num_points)
+        return {split: [functools.partial(self._generate_examples, first, min(first + per_shard, stop), split)
+                        for first in range(start, stop, per_shard)]
+                for split, (start, stop) in ranges.items()}
 
     def _generate_examples(self, start: int, stop: int, split: str):
         config = self.builder_config
@@ -220,7 +224,7 @@ class SyntheticHands(tfds.core.GeneratorBasedBuilder):
         if workers is None:
             workers = (os.cpu_count() or 1) if count >= _MIN_SAMPLES_FOR_POOL else 1
         workers = min(workers, count)
-        progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split}", unit=" samples")
+        progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split} [{start}, {stop})", unit=" samples")
         try:
             samples = (map(generate, range(start, stop)) if workers == 1
                        else _generate_in_pool(self._generation_pool(workers), generate, start, stop, workers))

@@ -193,3 +193,23 @@ def test_load_split_resolution_and_errors(tiny_dataset, tmp_path):
     assert len(load_split(second.path, "train")) == 2
     info = json.loads((second.path / "dataset_info.json").read_text())
     assert info["name"] == "synthetic_hands"
+
+
+def test_large_splits_are_written_shard_by_shard_in_index_order(tmp_path, monkeypatch):
+    """Splits are cut into shards written straight from the generator (TFDS's
+    GeneratorBasedBuilder buffered a split in memory and needed TensorFlow past 1 GiB)."""
+    from jaxhands.data import storage
+
+    per_sample = 32 * 32 * 8 + 16 * 12 + 1024
+    monkeypatch.setattr(storage, "MAX_SHARD_BYTES", 3 * per_sample)  # 3 samples a shard
+    assert storage.samples_per_shard(32, 16) == 3
+    result = build_synthetic_dataset(tmp_path, **TINY, generate_fn=fake_generate_sample, workers=1)
+    builder = tfds.builder_from_directory(str(result.path))
+    assert builder.info.splits["train"].shard_lengths == [3, 3, 2]
+    assert builder.info.splits["test"].shard_lengths == [3, 1]
+    assert len(list(result.path.glob("*-train.array_record-*"))) == 3
+    for split, offset in (("train", 0), ("test", 8)):
+        source = builder.as_data_source(split)
+        assert [int(source[r]["index"]) for r in range(len(source))] == list(range(offset, offset + len(source)))
+        expected = fake_generate_sample(offset + 2, seed=3, image_size=32, num_points=16)
+        _assert_record_equals(source[2], expected, offset + 2)

@@ -131,3 +131,23 @@ def test_published_nyu_errors_and_hand_side(shared_data):
     flexion, thumb = canonical_right_hand_votes(canonical, palm=gt[:, 13])
     assert flexion > 0.75 and thumb > 0.95
     assert nyu.DEFAULT_HAND_SIDE == "right"
+
+
+def test_one_frame_per_shard_gives_the_same_records_in_order(raw, converted, tmp_path, monkeypatch):
+    """Splits are written shard by shard (storage.MAX_SHARD_BYTES); the cut changes nothing."""
+    import tensorflow_datasets as tfds
+
+    from jaxhands.data import storage
+    from tests.data_prep.raw_fixtures import only_prepared
+
+    monkeypatch.setattr(storage, "MAX_SHARD_BYTES", 1)  # one frame a shard
+    build_converted_dataset(nyu.conversion_spec(raw[0], ConversionOptions(image_size=SIZE, num_points=POINTS)),
+                            tmp_path, workers=1)
+    info = tfds.builder_from_directory(str(only_prepared(tmp_path))).info
+    assert info.splits["train"].shard_lengths == [1] * FRAMES["train"]
+    for split in FRAMES:
+        for one_shard, sharded in zip(read_records(converted, split), read_records(tmp_path, split), strict=True):
+            for name in ("depth", "keypoints_3d", "frame", "points"):
+                np.testing.assert_array_equal(np.asarray(sharded[name]), np.asarray(one_shard[name]))
+    assert info.metadata["samples_without_points"] == \
+        tfds.builder_from_directory(str(only_prepared(converted))).info.metadata["samples_without_points"]
