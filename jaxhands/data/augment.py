@@ -3,7 +3,9 @@
 One sample's geometric augmentation is a single change of camera:
 
 - in-plane rotation by `theta` about the optical axis: the 3D keypoints and points
-  are rotated about the camera z axis, X' = R_z(theta) X;
+  are rotated about the camera z axis, X' = R_z(theta) X, and the principal point is
+  moved so that the image turns about its centre, not about the principal point
+  (which a crop around the hand puts anywhere, often outside the crop);
 - horizontal flip: x -> -x in 3D, the image mirrored (u -> W - u), cx -> W - cx and
   the hand side swapped;
 - crop scale s and shift (du, dv): a zoom about the image centre plus a translation,
@@ -15,7 +17,7 @@ T = K' M R_z K^-1 (M = diag(-1, 1, 1) when flipping, else identity), is affine
 (its last row is [0, 0, 1]) and exact for any fx, fy: with fx != fy the rotation
 shows up in pixel space as a rotation plus an anisotropic shear, which T contains,
 so there is no approximation beyond the resampling itself. With fx == fy (the
-synthetic data) T is a plain rotation about the principal point followed by the
+synthetic data) T is a plain rotation about the image centre followed by the
 crop. The image is resampled once per sample through T (bilinear), depth and mask
 through the same T with nearest neighbour so no depth value is invented; pixels
 that come from outside the original frame are 0 (black, no depth, background).
@@ -169,6 +171,14 @@ def camera_change(params: AugmentParams, intrinsics: np.ndarray, height: int, wi
     c, s = math.cos(params.rotation_rad), math.sin(params.rotation_rad)
     rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     new_k = k.copy()
+    # K R K^-1 turns the image about the principal point c, which in a crop around the
+    # hand lies anywhere (often outside it): 45 degrees about it swing the hand out of
+    # the crop. Moving the principal point to m + A (c - m) (A: the linear part of
+    # K R K^-1, m: the image centre) makes the same 3D rotation turn the image about m
+    # instead, exactly: u' = A (u - m) + m.
+    linear = (k @ rotation @ np.linalg.inv(k))[:2, :2]
+    centre, principal = np.array([width / 2, height / 2]), k[:2, 2]
+    new_k[:2, 2] = centre + linear @ (principal - centre)
     if params.flip:
         rotation = np.diag([-1.0, 1.0, 1.0]) @ rotation
         # K M with M = diag(-1, 1, 1) mirrored back into the image: u -> W - u.

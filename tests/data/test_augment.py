@@ -66,14 +66,29 @@ def test_flip_mirrors_3d_and_principal_point(samples):
     assert flipped["intrinsics"][0, 2] == pytest.approx(SIZE - sample["intrinsics"][0, 2])
 
 
-def test_rotation_is_about_the_principal_point():
+def test_rotation_turns_the_image_about_its_centre_not_the_principal_point():
     # fx == fy: rotating by +90 degrees sends x to y, so a point 10 px right of the
-    # principal point goes to 10 px below it (y points down).
+    # image centre (32, 32) goes to 10 px below it (y points down), wherever the
+    # principal point is (in a crop around the hand it is anywhere).
     k = intrinsics_matrix(100.0, 100.0, 30.0, 34.0)
     change = camera_change(AugmentParams(rotation_rad=math.pi / 2), k, 64, 64)
-    np.testing.assert_allclose(change.pixel_map @ [40.0, 34.0, 1.0], [30.0, 44.0, 1.0], atol=1e-9)
-    np.testing.assert_allclose(change.pixel_map @ [30.0, 34.0, 1.0], [30.0, 34.0, 1.0], atol=1e-9)
-    np.testing.assert_allclose(change.intrinsics, k, atol=1e-12)
+    np.testing.assert_allclose(change.pixel_map @ [42.0, 32.0, 1.0], [32.0, 42.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose(change.pixel_map @ [32.0, 32.0, 1.0], [32.0, 32.0, 1.0], atol=1e-9)
+    # The principal point turns with the image: c - m = (-2, 2) -> (-2, -2), so c' = (30, 30).
+    np.testing.assert_allclose(change.intrinsics, intrinsics_matrix(100.0, 100.0, 30.0, 30.0), atol=1e-12)
+    # And the camera-frame 3D rotation projects exactly onto the turned image.
+    point = np.array([0.02, -0.01, 0.5])
+    old_uv = k @ point / point[2]
+    new_uv = change.intrinsics @ (change.rotation @ point) / point[2]
+    np.testing.assert_allclose(change.pixel_map @ old_uv, new_uv, atol=1e-9)
+
+
+def test_rotation_keeps_an_off_centre_crop_on_the_hand():
+    # A crop whose principal point lies far outside it (a hand crop from the corner of
+    # a frame): a 45 degree turn keeps the crop centre where it is.
+    k = intrinsics_matrix(200.0, 200.0, -150.0, 260.0)
+    change = camera_change(AugmentParams(rotation_rad=math.pi / 4), k, 64, 64)
+    np.testing.assert_allclose(change.pixel_map @ [32.0, 32.0, 1.0], [32.0, 32.0, 1.0], atol=1e-9)
 
 
 def test_rotation_with_unequal_focal_lengths_stays_consistent():
