@@ -1,13 +1,19 @@
 """The image path at test time: crop around the hand, normalise, infer 3D joints, draw.
 
     predictor = ImagePosePredictor.from_workdir("workdirs/spurr18_rgb_to_3d_var3")
-    box = hand_crop_box(image.shape[:2], keypoints_2d=kp)          # or mask=..., or your own box
-    joints = predictor.predict_3d(image, crop_box=box, hand_side=1) # [21, 3]
+    box = predictor.training_box(image.shape[:2], keypoints_2d=kp)  # the box training used
+    joints = predictor.predict_3d(image, crop_box=box, hand_side=1)  # [21, 3]
     plot_crop_and_skeleton(predictor.crop(image, box), joints, "out.png")
 
-The model was trained on crops in which the hand's bounding box fills
-`fill` (synthetic: 40-80 %, so 0.6 by default) of the crop side; `hand_crop_box`
-makes such a square box from 2D keypoints or a hand mask. The cross-modal VAE
+The box decides the accuracy. The image configs train and evaluate on the papers'
+crop (config.hand_crop, jaxhands.data.hand_crop): RGB, hand3d's square centred on
+the middle-finger MCP holding every 2D keypoint, times `margin`; depth, the image of
+a 0.3 m cube around the hand's depth centre of mass. `training_box` rebuilds exactly
+that box: from 2D keypoints (a 2D keypoint detector's, or annotations) for RGB, from
+the depth map and intrinsics alone for depth. Without keypoints, `hand_crop_box`
+makes a square around a detector's hand mask or box (`fill` = the fraction of the
+side the hand spans); a box off by 10-20 % of its side in centre and size costs
+accuracy: README, "Image -> pose", measures how much (eval.py --box-jitter). The cross-modal VAE
 predicts the pose without its translation and scale (T and S invariances): the
 result is root-relative and in units of the reference bone (wrist -> middle MCP)
 unless a bone length (metres) and a root position are given.
@@ -143,6 +149,35 @@ class ImagePosePredictor:
 
         params, model_state = build_method(config).init(jax.random.key(seed), dummy_batch(config))
         return cls(config, params, model_state)
+
+    def training_box(self, image_hw: tuple[int, int], *, keypoints_2d=None, visible=None, depth=None,
+                     intrinsics=None) -> CropBox:
+        """The crop box training and evaluation used for this image (config.hand_crop).
+
+        rgb_keypoints mode: keypoints_2d [21, 2] full-image pixels in the canonical
+        layout (visible: optional [21] bool); depth_cube mode: the full depth map [H, W]
+        (metres, 0 = none) and its intrinsics [3, 3]. A config without a crop trained on
+        whole frames: the box is the whole image.
+        """
+        from jaxhands.data.hand_crop import depth_box, rgb_box
+        from jaxhands.training.experiment import hand_crop_config
+
+        crop = hand_crop_config(self.config)
+        height, width = (int(n) for n in image_hw)
+        if not crop.enabled:
+            return CropBox(0.0, 0.0, float(width), float(height))
+        if crop.mode == "rgb_keypoints":
+            if keypoints_2d is None:
+                raise ValueError("training_box: this model was trained on hand3d keypoint crops; give keypoints_2d "
+                                 "[21, 2] (e.g. from a 2D keypoint detector), or use hand_crop_box with a mask")
+            uv = np.asarray(keypoints_2d, np.float32)
+            seen = np.ones(uv.shape[0], bool) if visible is None else np.asarray(visible, bool)
+            sample = {"keypoints_2d": uv, "visible": seen, "mask": np.zeros((height, width), np.uint8)}
+            return rgb_box(sample, crop)
+        if depth is None or intrinsics is None:
+            raise ValueError("training_box: this model was trained on depth-cube crops; give the depth map and "
+                             "its intrinsics")
+        return depth_box({"depth": np.asarray(depth, np.float32), "intrinsics": np.asarray(intrinsics)}, crop)[0]
 
     # -- the pieces ------------------------------------------------------------------
     def crop(self, image, box: CropBox | None) -> np.ndarray:

@@ -29,8 +29,8 @@ def is_spread_metric(name: str) -> bool:
 
 @dataclasses.dataclass
 class CollapseMonitor:
-    threshold: float = 0.1
-    patience_steps: int = 500
+    threshold: float = 0.02
+    patience_steps: int = 1000
     action: str = "warn"
     _below_since: dict = dataclasses.field(default_factory=dict)
     _warned: set = dataclasses.field(default_factory=set)
@@ -44,8 +44,8 @@ class CollapseMonitor:
 
     @classmethod
     def from_config(cls, config) -> CollapseMonitor:
-        return cls(threshold=float(config.get("collapse_spread_threshold", 0.1)),
-                   patience_steps=int(config.get("collapse_patience_steps", 500)),
+        return cls(threshold=float(config.get("collapse_spread_threshold", 0.02)),
+                   patience_steps=int(config.get("collapse_patience_steps", 1000)),
                    action=config.get("collapse_action", "warn"))
 
     def update(self, step: int, metrics: dict) -> list[str]:

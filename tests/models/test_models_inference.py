@@ -43,3 +43,31 @@ def test_predict_3d_from_a_full_image_with_a_crop_box(predictor, tmp_path):
     first = plot_crop_and_skeleton(crop, joints, tmp_path / "crop.png", title="untrained")
     rows = plot_image_skeleton_rows(walk["rgb"], walk["kp3d"], tmp_path / "walk.png")
     assert first.stat().st_size > 1000 and rows.stat().st_size > 1000
+
+
+def test_training_box_is_the_pipeline_crop_box():
+    """The box a user gets equals the one training and evaluation cropped with."""
+    from configs.common import image_cross_modal_config
+    from jaxhands.data.hand_crop import crop_hand
+    from jaxhands.synthetic import generate_sample
+    from jaxhands.training.experiment import hand_crop_config
+
+    sample = generate_sample(5, seed=1, image_size=96, num_points=16)
+    for modality in ("rgb", "depth"):
+        config = image_cross_modal_config(modality, 1, image_size=16)
+        config.resnet_width, config.mlp_width, config.mlp_layers, config.latent_dim = 4, 16, 2, 8
+        user = ImagePosePredictor.untrained(config)
+        box = user.training_box((96, 96), keypoints_2d=sample["keypoints_2d"], visible=sample["visible"],
+                                depth=sample["depth"], intrinsics=sample["intrinsics"])
+        expected = crop_hand(sample, hand_crop_config(config))
+        if modality == "rgb":
+            np.testing.assert_array_equal(user.crop(sample["image"], box), expected["image"])
+        else:  # the pipeline also clears depths outside the cube
+            kept = expected["depth"] > 0
+            assert kept.any()
+            np.testing.assert_array_equal(user.crop(sample["depth"], box)[kept], expected["depth"][kept])
+        # The crop box maps the 2D keypoints exactly as the pipeline's crop did.
+        from jaxhands.data.cropping import full_to_crop
+        np.testing.assert_allclose(full_to_crop(sample["keypoints_2d"], box, 16), expected["keypoints_2d"], atol=1e-4)
+    with pytest.raises(ValueError, match="depth map"):
+        user.training_box((96, 96), keypoints_2d=sample["keypoints_2d"])

@@ -1,0 +1,96 @@
+"""Image -> 3D runs beside their baselines: the README's crop-protocol table.
+
+    python benchmarks/image_pose_table.py --workdirs workdirs/rgb_s0 workdirs/rgb_s1 ... \
+        [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json]
+
+For every trained workdir (train.py with an image config: RGB or depth -> 3D) it
+evaluates, all on the whole test split through eval.py's `evaluate_workdir`:
+
+- the trained model (latest checkpoint) and, with --early-step, that checkpoint;
+- the untrained model (same config, fresh parameters);
+- the mean pose (jaxhands.methods.mean_pose_baseline);
+- the nearest training crop in pixels (jaxhands.methods.pixel_nearest_neighbour);
+- the trained model on crops from jittered boxes (--box-jitter: centre and side off
+  by up to that fraction of the side), the cost of a detector-quality box.
+
+Every figure is mean EPE (mm, visible joints, hand3d EvalUtil) with PA-EPE and the
+prediction spread ratio (~0 = one constant pose); ratios are to the mean pose.
+The JSON keeps the training command (from each workdir's config) beside the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _summary(result: dict) -> dict:
+    return {k: result[k] for k in ("step", "mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50",
+                                   "spread_ratio") if k in result}
+
+
+def evaluate_run(workdir: pathlib.Path, *, early_step: int | None, box_jitters) -> dict:
+    import ml_collections
+
+    from eval import evaluate_workdir
+    from jaxhands.methods.mean_pose_baseline import evaluate_mean_pose_baseline
+    from jaxhands.methods.pixel_nearest_neighbour import evaluate_pixel_nearest_neighbour
+
+    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
+           "num_train_steps": config.num_train_steps, "crop": config.hand_crop.to_dict(),
+           "augment": config.augment.to_dict() if config.get("augment") else None,
+           "num_train_images": config.synthetic_num_train}
+    row["trained"] = _summary(evaluate_workdir(workdir))
+    if early_step:
+        row[f"step_{early_step}"] = _summary(evaluate_workdir(workdir, step=early_step))
+    row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
+    mean = evaluate_mean_pose_baseline(config)
+    row["mean_pose"] = {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
+    nn = evaluate_pixel_nearest_neighbour(config)
+    row["pixel_nearest_neighbour"] = {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
+                                                         "auc_20_50", "pool_size")}
+    for jitter in box_jitters:
+        row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, box_jitter=jitter))
+    return row
+
+
+def print_table(rows) -> None:
+    print(f"\n{'run':34s} {'mean pose':>9s} {'pixel NN':>9s} {'untrained':>9s} {'trained':>9s} {'ratio':>6s} "
+          f"{'PA':>6s} {'spread':>6s}  jittered boxes")
+    for r in rows:
+        base = r["mean_pose"]["mean_epe_mm"]
+        t = r["trained"]
+        jit = "  ".join(f"{k[len('box_jitter_'):]}: {v['mean_epe_mm']:.1f}" for k, v in r.items()
+                        if k.startswith("box_jitter_"))
+        print(f"{r['name'] + ' s' + str(r['seed']):34s} {base:9.2f} {r['pixel_nearest_neighbour']['mean_epe_mm']:9.2f} "
+              f"{r['untrained']['mean_epe_mm']:9.2f} {t['mean_epe_mm']:9.2f} {t['mean_epe_mm'] / base:6.3f} "
+              f"{t['pa_mean_epe_mm']:6.2f} {t['spread_ratio']:6.3f}  {jit}")
+        for k, v in r.items():
+            if k.startswith("step_"):
+                print(f"{'  at ' + k.replace('_', ' '):34s} {'':9s} {'':9s} {'':9s} {v['mean_epe_mm']:9.2f} "
+                      f"{v['mean_epe_mm'] / base:6.3f} {v['pa_mean_epe_mm']:6.2f} {v['spread_ratio']:6.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdirs", nargs="+", type=pathlib.Path, required=True)
+    parser.add_argument("--early-step", type=int, default=None, help="also evaluate this checkpoint")
+    parser.add_argument("--box-jitter", nargs="*", type=float, default=[0.1, 0.2])
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the rows")
+    args = parser.parse_args()
+    rows = []
+    for workdir in args.workdirs:
+        rows.append(evaluate_run(workdir, early_step=args.early_step, box_jitters=args.box_jitter))
+        if args.out:  # after every run: a crash keeps what was measured
+            args.out.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
