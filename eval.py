@@ -103,7 +103,7 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
                        "auc_20_50": metrics_all["auc"]},
         "pcf": {"thresholds_mm": thresholds, "success_rate": pcf},
     }
-    out_dir = workdir / eval_dir_name(untrained, box_jitter)
+    out_dir = workdir / eval_dir_name(untrained, box_jitter, None if untrained else step)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(_jsonable(result), indent=2))
     plot_pck_curve({config.get("name", config.method): metrics["pck"]},
@@ -121,9 +121,9 @@ def evaluate_workdir(workdir: pathlib.Path, *, step: int | None = None, untraine
 NUM_EXAMPLES = 8
 
 
-def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0) -> str:
-    """eval, eval_untrained, eval_box_jitter0.1, ...: one folder per evaluation protocol."""
-    name = "eval_untrained" if untrained else "eval"
+def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0, step: int | None = None) -> str:
+    """eval, eval_untrained, eval_step1500, eval_box_jitter0.1, ...: one folder per checkpoint and protocol."""
+    name = "eval_untrained" if untrained else ("eval" if step is None else f"eval_step{step}")
     return f"{name}_box_jitter{box_jitter:g}" if box_jitter else name
 
 
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     print(f"  AUC 20-50  {result['auc_20_50']:.4f}")
     print(f"  spread     {result['prediction_spread_mm']:.1f} mm predicted vs {result['ground_truth_spread_mm']:.1f} mm "
           f"true (ratio {result['spread_ratio']:.3f}; ~0 = one constant pose)")
-    out = eval_dir_name(args.untrained, args.box_jitter)
+    out = eval_dir_name(args.untrained, args.box_jitter, None if args.untrained else args.step)
     print(f"wrote {args.workdir / out / 'metrics.json'} and {args.workdir / out / 'pck.png'}")
     return 0
 

@@ -1,6 +1,6 @@
 """Image -> 3D runs beside their baselines: the README's crop-protocol table.
 
-    python benchmarks/image_pose_table.py --workdirs workdirs/rgb_s0 workdirs/rgb_s1 ... \
+    python benchmarks/image_pose_table.py --workdirs workdirs/rgb_s0@6500 workdirs/rgb_s1 ... \
         [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json]
 
 For every trained workdir (train.py with an image config: RGB or depth -> 3D) it
@@ -34,7 +34,13 @@ def _summary(result: dict) -> dict:
                                    "spread_ratio") if k in result}
 
 
-def evaluate_run(workdir: pathlib.Path, *, early_step: int | None, box_jitters) -> dict:
+def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
+    """"DIR" (latest checkpoint) or "DIR@STEP" (that checkpoint, e.g. the last one within a time budget)."""
+    path, _, step = arg.partition("@")
+    return pathlib.Path(path), (int(step) if step else None)
+
+
+def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
     import ml_collections
 
     from eval import evaluate_workdir
@@ -46,7 +52,7 @@ def evaluate_run(workdir: pathlib.Path, *, early_step: int | None, box_jitters) 
            "num_train_steps": config.num_train_steps, "crop": config.hand_crop.to_dict(),
            "augment": config.augment.to_dict() if config.get("augment") else None,
            "num_train_images": config.synthetic_num_train}
-    row["trained"] = _summary(evaluate_workdir(workdir))
+    row["trained"] = _summary(evaluate_workdir(workdir, step=step))
     if early_step:
         row[f"step_{early_step}"] = _summary(evaluate_workdir(workdir, step=early_step))
     row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
@@ -56,7 +62,7 @@ def evaluate_run(workdir: pathlib.Path, *, early_step: int | None, box_jitters) 
     row["pixel_nearest_neighbour"] = {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
                                                          "auc_20_50", "pool_size")}
     for jitter in box_jitters:
-        row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, box_jitter=jitter))
+        row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, step=step, box_jitter=jitter))
     return row
 
 
@@ -79,14 +85,16 @@ def print_table(rows) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workdirs", nargs="+", type=pathlib.Path, required=True)
+    parser.add_argument("--workdirs", nargs="+", required=True,
+                        help="training workdirs, each DIR (latest checkpoint) or DIR@STEP")
     parser.add_argument("--early-step", type=int, default=None, help="also evaluate this checkpoint")
     parser.add_argument("--box-jitter", nargs="*", type=float, default=[0.1, 0.2])
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the rows")
     args = parser.parse_args()
     rows = []
-    for workdir in args.workdirs:
-        rows.append(evaluate_run(workdir, early_step=args.early_step, box_jitters=args.box_jitter))
+    for arg in args.workdirs:
+        workdir, step = parse_workdir(arg)
+        rows.append(evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=args.box_jitter))
         if args.out:  # after every run: a crash keeps what was measured
             args.out.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))
     print_table(rows)

@@ -166,7 +166,7 @@ class Experiment:
         return pipeline.make_train_iterator(
             source, global_batch_size=c.batch_size, seed=seed, start_step=start_step,
             process_index=jax.process_index(), process_count=jax.process_count(),
-            augment_config=c.get("augment", None), hand_crop=hand_crop_config(c),
+            augment_config=c.get("augment", None), hand_crop=hand_crop_config(c), fields=self.fields,
             num_threads=c.get("data_threads", 2))
 
     def _phase_needs_labels(self, steps: np.ndarray) -> np.ndarray:
@@ -228,7 +228,8 @@ class Experiment:
         if box_jitter and not hand_crop_config(self.config).enabled:
             raise ValueError(f"box_jitter={box_jitter} needs a hand crop, but config.hand_crop.mode is 'none'")
         for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size,
-                                                 hand_crop=hand_crop_config(self.config), box_jitter=box_jitter):
+                                                 hand_crop=hand_crop_config(self.config), box_jitter=box_jitter,
+                                                 fields=self.fields):
             yield self._select(batch)
 
     def example_batch(self) -> dict:

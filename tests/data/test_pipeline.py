@@ -197,3 +197,30 @@ def test_sources_with_partial_and_extra_fields():
     np.testing.assert_allclose(rotated["keypoints_2d"], uv, atol=1e-3)
     with pytest.raises(ValueError, match="skeleton-only"):
         _batches(records, 1, global_batch_size=4, seed=0, augment_config={"flip_prob": 1.0})
+
+
+@pytest.mark.parametrize("mode, keep, dropped", [
+    ("depth_cube", ("depth", "keypoints_3d", "hand_side"), ("image", "points")),
+    ("rgb_keypoints", ("image", "keypoints_3d", "hand_side"), ("depth", "mask", "points")),
+])
+def test_unneeded_fields_are_dropped_without_changing_the_kept_ones(source, mode, keep, dropped):
+    """`fields` drops what neither the method nor the crop/augmentation reads; the kept
+    fields are bit-identical to a full pipeline's (same crop boxes, same draws)."""
+    from jaxhands.data.hand_crop import HandCropConfig
+
+    crop = HandCropConfig(mode=mode, out_size=16)
+    common = dict(global_batch_size=4, seed=5, augment_config=AUGMENT, hand_crop=crop)
+    full = _batches(source, 3, **common)
+    trimmed = _batches(source, 3, fields=keep, **common)
+    for a, b in zip(full, trimmed, strict=True):
+        for name in keep:
+            np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+        assert not set(dropped) & set(b), sorted(b)
+    with make_eval_iterator(source, global_batch_size=4, process_index=0, process_count=1, num_threads=0,
+                            hand_crop=crop, fields=keep) as evals, \
+         make_eval_iterator(source, global_batch_size=4, process_index=0, process_count=1, num_threads=0,
+                            hand_crop=crop) as reference:
+        for a, b in zip(reference, evals, strict=True):
+            for name in keep:
+                np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+            assert not set(dropped) & set(b)

