@@ -32,3 +32,25 @@ def test_stop_action_raises_and_off_stays_silent():
     assert off.update(1, {"a/spread": 0.0}) == [] and off.update(5, {"a/spread": 0.0}) == []
     with pytest.raises(ValueError, match="collapse_action"):
         CollapseMonitor(action="panic")
+
+
+# Training spread ratios ('rgb->kp3d/spread', every 50 steps up to 1500) of three 64 px RGB -> 3D
+# runs of spurr18_rgb_to_3d_var1 (README, "Image -> 3D"): full frames (hand_crop.mode=none),
+# and the hand crop with seeds 0 and 1. The cropped runs start collapsed too, then break out.
+FULL_FRAME = [(50, 0.011), (100, 0.00598), (150, 0.00371), (200, 0.00219), (250, 0.00585), (300, 0.00346), (350, 0.00304), (400, 0.00439), (450, 0.00332), (500, 0.00271), (550, 0.004), (600, 0.00296), (650, 0.00309), (700, 0.00238), (750, 0.00309), (800, 0.00511), (850, 0.00242), (900, 0.00264), (950, 0.00448), (1000, 0.00223), (1050, 0.00611), (1100, 0.00157), (1150, 0.00506), (1200, 0.00445), (1250, 0.00276), (1300, 0.00173), (1350, 0.00212), (1400, 0.00158), (1450, 0.00148), (1500, 0.00103)]
+CROPPED_SEED0 = [(50, 0.01233), (100, 0.00607), (150, 0.01261), (200, 0.0101), (250, 0.00467), (300, 0.01586), (350, 0.01744), (400, 0.01948), (450, 0.03499), (500, 0.05325), (550, 0.04097), (600, 0.03749), (650, 0.05571), (700, 0.04458), (750, 0.03172), (800, 0.07091), (850, 0.10296), (900, 0.14466), (950, 0.18517), (1000, 0.2073), (1050, 0.21758), (1100, 0.25998), (1150, 0.27203), (1200, 0.26356), (1250, 0.29288), (1300, 0.29878), (1350, 0.29762), (1400, 0.32184), (1450, 0.34947), (1500, 0.33261)]
+CROPPED_SEED1 = [(50, 0.01471), (100, 0.00854), (150, 0.004), (200, 0.00812), (250, 0.00933), (300, 0.00181), (350, 0.00185), (400, 0.00266), (450, 0.00173), (500, 0.01126), (550, 0.02233), (600, 0.04811), (650, 0.12446), (700, 0.17258), (750, 0.22211), (800, 0.23556), (850, 0.27107), (900, 0.25583), (950, 0.26917), (1000, 0.29157), (1050, 0.30275), (1100, 0.29617), (1150, 0.31789), (1200, 0.33824), (1250, 0.34052), (1300, 0.33868), (1350, 0.32482), (1400, 0.36417), (1450, 0.34753), (1500, 0.33072)]
+
+
+def test_default_thresholds_flag_the_measured_full_frame_run_and_not_the_cropped_ones():
+    import ml_collections
+
+    from configs.common import base_config
+
+    def replay(trajectory):
+        monitor = CollapseMonitor.from_config(ml_collections.ConfigDict(base_config()))
+        return [step for step, value in trajectory
+                if monitor.update(step, {"rgb->kp3d/spread": value})]
+
+    assert replay(FULL_FRAME) == [1050]
+    assert replay(CROPPED_SEED0) == [] and replay(CROPPED_SEED1) == []
