@@ -37,6 +37,8 @@ def _summary(result: dict) -> dict:
 def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
     """"DIR" (latest checkpoint) or "DIR@STEP" (that checkpoint, e.g. the last one within a time budget)."""
     path, _, step = arg.partition("@")
+    if step and not step.isdigit():
+        raise SystemExit(f"--workdirs {arg!r}: expected DIR or DIR@STEP with STEP a checkpoint step number")
     return pathlib.Path(path), (int(step) if step else None)
 
 

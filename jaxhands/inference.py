@@ -159,7 +159,7 @@ class ImagePosePredictor:
         (metres, 0 = none) and its intrinsics [3, 3]. A config without a crop trained on
         whole frames: the box is the whole image.
         """
-        from jaxhands.data.hand_crop import depth_box, rgb_box
+        from jaxhands.data.hand_crop import depth_box, keypoint_box
         from jaxhands.training.experiment import hand_crop_config
 
         crop = hand_crop_config(self.config)
@@ -172,8 +172,7 @@ class ImagePosePredictor:
                                  "[21, 2] (e.g. from a 2D keypoint detector), or use hand_crop_box with a mask")
             uv = np.asarray(keypoints_2d, np.float32)
             seen = np.ones(uv.shape[0], bool) if visible is None else np.asarray(visible, bool)
-            sample = {"keypoints_2d": uv, "visible": seen, "mask": np.zeros((height, width), np.uint8)}
-            return rgb_box(sample, crop)
+            return keypoint_box(uv, seen, (width, height), crop)
         if depth is None or intrinsics is None:
             raise ValueError("training_box: this model was trained on depth-cube crops; give the depth map and "
                              "its intrinsics")

@@ -105,20 +105,25 @@ def _image_wh(sample: Mapping[str, Any]) -> tuple[int, int]:
     raise ValueError(f"hand_crop needs an image, depth or mask to crop; the sample has {sorted(sample)}")
 
 
-def rgb_box(sample: Mapping[str, Any], config: HandCropConfig) -> cropping.CropBox:
-    """hand3d's box from the sample's keypoints_2d / visible, scaled by `margin`."""
-    _require(sample, ("keypoints_2d", "visible"), config.mode)
-    uv = np.asarray(sample["keypoints_2d"], np.float64)
-    visible = np.asarray(sample["visible"], bool)
+def keypoint_box(keypoints_2d, visible, image_wh: tuple[int, int], config: HandCropConfig) -> cropping.CropBox:
+    """hand3d's box around keypoints_2d [J, 2] (visible: [J] bool) in an image of
+    (width, height) pixels, scaled by `margin` about the centre joint."""
+    uv = np.asarray(keypoints_2d, np.float64)
+    visible = np.asarray(visible, bool)
     if not visible.any():
         # Fully occluded or out of frame: centre on every keypoint rather than
         # hand3d's fixed 200-pixel box, which is meaningless at other resolutions.
         visible = np.ones_like(visible)
     centre = uv[JOINT_INDEX[config.centre_joint]]
-    box = cropping.rgb_crop_box(uv, visible, centre, _image_wh(sample),
-                                min_size=config.min_box, max_size=config.max_box)
+    box = cropping.rgb_crop_box(uv, visible, centre, image_wh, min_size=config.min_box, max_size=config.max_box)
     side = box.width * config.margin
     return cropping.CropBox.centred(centre[0], centre[1], side, side)
+
+
+def rgb_box(sample: Mapping[str, Any], config: HandCropConfig) -> cropping.CropBox:
+    """hand3d's box from the sample's keypoints_2d / visible (`keypoint_box`)."""
+    _require(sample, ("keypoints_2d", "visible"), config.mode)
+    return keypoint_box(sample["keypoints_2d"], sample["visible"], _image_wh(sample), config)
 
 
 def depth_centre_of_mass(depth, intrinsics, mask=None, cube_size_m: float = 0.3) -> np.ndarray:

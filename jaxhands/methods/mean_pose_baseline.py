@@ -87,12 +87,18 @@ def config_from_args(args):
     return _load_config(args.config)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The baseline CLIs' shared options: --config FILE or --workdir DIR (read by
+    `config_from_args`), and --out JSON."""
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--config", type=pathlib.Path, help="experiment config file")
     group.add_argument("--workdir", type=pathlib.Path, help="training workdir (its config.json)")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="optional JSON file for the result")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     result = evaluate_mean_pose_baseline(config_from_args(args))
     print(f"mean-pose baseline on {result['num_samples']} test samples: mean EPE {result['mean_epe_mm']:.2f} mm, "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -100,14 +99,11 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
 
 
 def main(argv=None) -> int:
-    from jaxhands.methods.mean_pose_baseline import config_from_args
+    from jaxhands.methods.mean_pose_baseline import add_run_arguments, config_from_args
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--config", type=pathlib.Path, help="experiment config file")
-    group.add_argument("--workdir", type=pathlib.Path, help="training workdir (its config.json)")
+    add_run_arguments(parser)
     parser.add_argument("--pool-size", type=int, default=16, help="side of the pooled image compared in L2")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="optional JSON file for the result")
     args = parser.parse_args(argv)
     result = evaluate_pixel_nearest_neighbour(config_from_args(args), pool_size=args.pool_size)
     print(f"pixel nearest neighbour on {result['num_samples']} test samples ({result['num_train']} training crops): "

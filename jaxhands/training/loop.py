@@ -94,7 +94,8 @@ def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, nu
         valid = np.asarray(sharding.gather(global_batch["valid"], mesh))
         err = np.asarray(err)[valid]
         target = np.asarray(sharding.gather(global_batch["keypoints_3d"], mesh))[valid]
-        preds.append(np.asarray(pred)[valid] - np.asarray(pred)[valid][:, :1])
+        pred = np.asarray(pred)[valid]
+        preds.append(pred - pred[:, :1])
         targets.append(target - target[:, :1])
         if "keypoints_defined" in global_batch:  # joints a dataset lacks are not scored
             defined = np.asarray(sharding.gather(global_batch["keypoints_defined"], mesh))[valid]
