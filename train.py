@@ -1,8 +1,10 @@
 """Train a jaxhands experiment.
 
-    python train.py                                  # default experiment (configs/default.py)
-    python train.py --config configs/spurr18_2d_to_3d_var3.py --workdir workdirs/var3 \
+    python train.py                                  # the default experiment
+    python train.py --config=spurr18_2d_to_3d_var3 --workdir=workdirs/var3 \
         --config.num_train_steps=20                  # any config field can be overridden
+    python train.py --config=list                    # the named experiments (paper table rows)
+    python train.py --config=my_config.py            # a file with get_config(), e.g. from base_config()
 
 Rerunning the same command on the same --workdir resumes from the latest checkpoint
 with the same data order and random stream. Metrics: <workdir>/metrics.jsonl.
@@ -16,18 +18,14 @@ from __future__ import annotations
 
 import logging
 import os
-import pathlib
 import sys
 
 from absl import app, flags
-from ml_collections import config_flags
 
-ROOT = pathlib.Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # configs/ is imported by the config files
-    sys.path.insert(0, str(ROOT))
+from jaxhands.configs import ConfigError, describe_named, load_config, split_config_args
 
-config_flags.DEFINE_config_file("config", str(ROOT / "configs" / "default.py"), "Experiment config file.",
-                                lock_config=True)
+# --config=NAME|FILE.py[:arg]|WORKDIR and --config.field=value are parsed by
+# jaxhands.configs (split_config_args, load_config) before absl sees the other flags.
 flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics (default: workdirs/<config name>).")
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for multi-process runs.")
 flags.DEFINE_integer("num_processes", None, "Number of processes of a multi-process run.")
@@ -41,8 +39,22 @@ flags.DEFINE_bool("progress", True, "Show a progress bar.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    del argv
+def parse_flags(argv):
+    """absl flags_parser: (absl's leftover argv, the experiment config)."""
+    try:
+        spec, overrides, rest = split_config_args(argv[1:])
+        remaining = FLAGS(argv[:1] + rest)
+        if spec == "list":
+            print(describe_named())
+            sys.exit(0)
+        return remaining, load_config(spec or "default", overrides)
+    except ConfigError as err:
+        print(f"train.py: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main(parsed):
+    _, config = parsed
     # Our own progress at INFO; library chatter (orbax, tfds) only from WARNING up.
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("jaxhands").setLevel(logging.INFO)
@@ -55,8 +67,7 @@ def main(argv):
     from jaxhands.training.loop import train
     from jaxhands.training.preemption import TrainingStopped
 
-    config = FLAGS.config
-    workdir = FLAGS.workdir or os.path.join("workdirs", config.get("name", "experiment"))
+    workdir = FLAGS.workdir or os.path.join("workdirs", config.name)
     try:
         result = train(config, workdir, progress=FLAGS.progress)
     except TrainingStopped as stop:
@@ -68,4 +79,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

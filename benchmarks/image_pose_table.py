@@ -4,7 +4,7 @@
         [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json]
 
 For every trained workdir (train.py with an image config: RGB or depth -> 3D) it
-evaluates, all on the whole test split through eval.py's `evaluate_workdir`:
+evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
 
 - the trained model (latest checkpoint) and, with --early-step, that checkpoint;
 - the untrained model (same config, fresh parameters);
@@ -26,7 +26,6 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _summary(result: dict) -> dict:
@@ -43,16 +42,14 @@ def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
 
 
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
-    import ml_collections
-
-    from eval import evaluate_workdir
+    from jaxhands import evaluate_workdir, load_config
     from jaxhands.methods.mean_pose_baseline import evaluate_mean_pose_baseline
     from jaxhands.methods.pixel_nearest_neighbour import evaluate_pixel_nearest_neighbour
 
-    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    config = load_config(workdir)
     row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
            "num_train_steps": config.num_train_steps, "crop": config.hand_crop.to_dict(),
-           "augment": config.augment.to_dict() if config.get("augment") else None,
+           "augment": config.augment.to_dict(),
            "num_train_images": config.synthetic_num_train}
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))
     if early_step:

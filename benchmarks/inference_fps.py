@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CROSSING_NETS_CPU_FPS = 90.9
 
@@ -33,7 +30,7 @@ def main():
     args = parser.parse_args()
     import numpy as np
 
-    from configs.common import image_cross_modal_config
+    from jaxhands.configs.spurr18 import image_cross_modal_config
     from jaxhands.inference import ImagePosePredictor, hand_crop_box
 
     if args.workdir:

@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import sys
 import time
 
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from jaxhands.data.augment import AugmentConfig, augment_with_config  # noqa: E402
 from jaxhands.data.pipeline import make_train_iterator  # noqa: E402

@@ -35,12 +35,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 INPUTS = ("rgb_textured", "rgb_plain", "hand_over_grey", "hand_over_fixed_colour", "mask", "depth")
 CROPS = ("none", "hand")
@@ -68,10 +64,10 @@ def input_fn(name: str):
 
 
 def make_experiment(name: str, crop: str, seed: int, args):
-    from configs.spurr18_rgb_to_3d_var1 import get_config
+    from jaxhands.configs import get_config
     from jaxhands.training.experiment import build_experiment
 
-    config = get_config()
+    config = get_config("spurr18_rgb_to_3d_var1")
     config.augment = None
     config.seed = seed
     config.synthetic_num_train, config.synthetic_num_test = args.num_train, args.num_test

@@ -3,28 +3,18 @@ nearest-neighbour baseline, mean/median EPE (mm) on STB's 3000 test poses.
 
     JAXHANDS_SHARED_DATA=../shared/data python benchmarks/stb_lifting.py [--steps N] [--workdir DIR]
 
-Trains configs/spurr18_stb_2d_to_3d_var{1,3}.py through the regular train loop
-(resuming if DIR already holds them), evaluates through eval.py's path and prints the
+Trains the named experiments spurr18_stb_2d_to_3d_var{1,3} through the regular train loop
+(resuming if DIR already holds them), evaluates through jaxhands.evaluate_workdir and prints the
 three results side by side. All use T+S (ground-truth root and scale at test time).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import pathlib
-import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def load_config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 def main():
@@ -35,7 +25,8 @@ def main():
 
     import numpy as np
 
-    from eval import evaluate_workdir
+    from jaxhands import evaluate_workdir
+    from jaxhands.configs import get_config
     from jaxhands.data.stb_skeletons import STBSkeletonSource
     from jaxhands.methods.modalities import Invariances
     from jaxhands.methods.nearest_neighbour import NearestNeighbourLifting
@@ -51,7 +42,7 @@ def main():
     rows.append(("nearest neighbour (T+S)", float(err.mean()), float(np.median(err)), time.time() - t0))
 
     for variant in (1, 3):
-        config = load_config(f"spurr18_stb_2d_to_3d_var{variant}")
+        config = get_config(f"spurr18_stb_2d_to_3d_var{variant}")
         if args.steps:
             config.num_train_steps = args.steps
         workdir = args.workdir / f"var{variant}"

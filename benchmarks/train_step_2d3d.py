@@ -12,13 +12,9 @@ reparameterised sample, squared error + KL, backward, Adam. Reports the median o
 from __future__ import annotations
 
 import argparse
-import pathlib
 import statistics
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def bench(fn, steps, repeats=5):
@@ -35,7 +31,7 @@ def jax_runner(batch_size):
     import jax
     import numpy as np
 
-    from configs.common import cross_modal_config
+    from jaxhands.configs.spurr18 import cross_modal_config
     from jaxhands.methods.cross_modal import CrossModalVAE
     from jaxhands.training.optimizer import make_optimizer
     from jaxhands.training.state import create_train_state

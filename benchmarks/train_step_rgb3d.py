@@ -15,13 +15,9 @@ backward, Adam. Reports the median of 3 repeats of `--steps` steps, warm-up excl
 from __future__ import annotations
 
 import argparse
-import pathlib
 import statistics
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def bench(fn, steps, repeats=3):
@@ -52,7 +48,7 @@ def make_batch(batch_size, size):
 def jax_runner(batch_size, size, width):
     import jax
 
-    from configs.common import image_cross_modal_config
+    from jaxhands.configs.spurr18 import image_cross_modal_config
     from jaxhands.methods.cross_modal import CrossModalVAE
     from jaxhands.training.optimizer import make_optimizer
     from jaxhands.training.state import create_train_state

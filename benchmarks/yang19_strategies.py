@@ -2,30 +2,28 @@
 
     JAXHANDS_DATA_DIR=/tmp/jh_data python benchmarks/yang19_strategies.py \
         [--configs yang19_cloud_to_pose yang19_s1_r2p ...] [--steps N] [--seeds 0 1] [--workdir DIR]
-        [--set input_modality=depth ...]
+        [--config.input_modality=depth ...]
 
-Each config (configs/<name>.py) is trained through the regular train loop for --steps
+Each named experiment is trained through the regular train loop for --steps
 steps per seed (resuming if DIR already holds the run), then evaluated on the full test
-split through eval.py's path (hand3d EvalUtil convention: visible joints; ground-truth
+split through jaxhands.evaluate_workdir (hand3d EvalUtil convention: visible joints; ground-truth
 root and scale, Yang et al. Sec. 5.1); the untrained model of each config is evaluated
 too, and the predict-the-mean-pose baseline. Prints one row per config: untrained EPE,
 the mean-pose baseline's, the EPE of each seed, their mean and
 std, and Yang et al.'s RHD figure for reference (different data, resolution and budget:
 only the ordering of strategies is comparable, and only at a converged budget).
---set overrides config fields of every run (values parsed as Python literals when they
-are, else strings), e.g. --set input_modality=depth runs the strategies from depth maps.
+--config.FIELD=VALUE overrides a field of every run (as in train.py), e.g.
+--config.input_modality=depth runs the strategies from depth maps.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import pathlib
 import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 # Yang et al. Table 1 (RHD, RGB input, mean EPE mm).
 PAPER_RHD_MM = {"yang19_s1_r2p": 16.61, "yang19_s2_r2hp": 16.10, "yang19_s2_r2cp": 15.91,
@@ -34,38 +32,20 @@ DEFAULT_CONFIGS = ("yang19_cloud_to_pose", "yang19_s1_r2p", "yang19_s2_r2cp", "y
                    "yang19_s3_rc2chp", "yang19_s4_rc2chp")
 
 
-def load_config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
-
-
-def parse_override(item: str):
-    import ast
-
-    field, sep, text = item.partition("=")
-    if not sep or not field:
-        raise SystemExit(f"--set expects FIELD=VALUE, got {item!r}")
-    try:
-        return field, ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return field, text
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--steps", type=int, default=None, help="override num_train_steps")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--workdir", type=pathlib.Path, default=ROOT / "workdirs" / "yang19_strategies")
-    parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="config overrides for every run")
-    args = parser.parse_args()
-    overrides = dict(parse_override(item) for item in args.set)
+    from jaxhands.configs import load_config, split_config_args
+
+    _, overrides, rest = split_config_args(sys.argv[1:])
+    args = parser.parse_args(rest)
 
     import numpy as np
 
-    from eval import evaluate_workdir
+    from jaxhands import evaluate_workdir
     from jaxhands.methods.mean_pose_baseline import evaluate_mean_pose_baseline
     from jaxhands.training.loop import train
 
@@ -73,9 +53,8 @@ def main():
     for name in args.configs:
         epes, untrained, seconds = [], None, 0.0
         for seed in args.seeds:
-            config = load_config(name)
+            config = load_config(name, overrides)
             config.seed = seed
-            config.update(overrides)
             if args.steps is not None:
                 config.num_train_steps = args.steps
             config.eval_every = 0
@@ -87,8 +66,7 @@ def main():
             if untrained is None:
                 untrained = evaluate_workdir(workdir, untrained=True)["mean_epe_mm"]
             print(f"{name} seed {seed}: {epes[-1]:.2f} mm after {config.num_train_steps} steps", flush=True)
-        baseline_config = load_config(name)
-        baseline_config.update(overrides)
+        baseline_config = load_config(name, overrides)
         mean_pose = evaluate_mean_pose_baseline(baseline_config)["mean_epe_mm"]
         rows.append((name, untrained, mean_pose, epes, seconds))
 

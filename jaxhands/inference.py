@@ -13,7 +13,7 @@ that box: from 2D keypoints (a 2D keypoint detector's, or annotations) for RGB, 
 the depth map and intrinsics alone for depth. Without keypoints, `hand_crop_box`
 makes a square around a detector's hand mask or box (`fill` = the fraction of the
 side the hand spans); a box off by 10-20 % of its side in centre and size costs
-accuracy: README, "Image -> pose", measures how much (eval.py --box-jitter). The cross-modal VAE
+accuracy: README, "Image -> pose", measures how much (eval.py --box_jitter). The cross-modal VAE
 predicts the pose without its translation and scale (T and S invariances): the
 result is root-relative and in units of the reference bone (wrist -> middle MCP)
 unless a bone length (metres) and a root position are given.
@@ -21,7 +21,6 @@ unless a bone length (metres) and a root position are given.
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import jax
@@ -30,6 +29,7 @@ import ml_collections
 import numpy as np
 
 from jaxhands.data.cropping import CropBox, crop_bilinear, crop_nearest, crop_to_full
+from jaxhands.data.schema import placeholder_batch
 from jaxhands.evaluation.skeleton_drawing import (axis_half_range, draw_skeleton_3d, frame_axes_3d, new_figure,
                                                   save_figure, to_plot_frame)
 from jaxhands.geometry.layouts import NUM_JOINTS
@@ -85,25 +85,9 @@ def crop_keypoints_to_full(keypoints_crop, box: CropBox, size: int) -> np.ndarra
     return crop_to_full(keypoints_crop, box, size)
 
 
-def _load_config(workdir: pathlib.Path) -> ml_collections.ConfigDict:
-    path = workdir / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {workdir} a training workdir?")
-    return ml_collections.ConfigDict(json.loads(path.read_text()))
-
-
 def dummy_batch(config, batch_size: int = 1) -> dict:
-    """Zero inputs of the shapes the method is built for (initialisation, restoring)."""
-    s = config.image_size
-    eye = np.tile(np.eye(3, dtype=np.float32), (batch_size, 1, 1))
-    joints = np.zeros((batch_size, NUM_JOINTS, 3), np.float32)
-    joints[..., 2] = 0.5
-    joints[:, 1:, 0] = 0.01 * np.arange(1, NUM_JOINTS)  # non-degenerate bones (the S invariance divides by one)
-    return {"image": np.zeros((batch_size, s, s, 3), np.uint8), "depth": np.zeros((batch_size, s, s), np.float32),
-            "mask": np.zeros((batch_size, s, s), np.uint8),
-            "keypoints_2d": np.zeros((batch_size, NUM_JOINTS, 2), np.float32), "keypoints_3d": joints,
-            "visible": np.ones((batch_size, NUM_JOINTS), bool), "intrinsics": eye,
-            "hand_side": np.ones((batch_size,), np.int32)}
+    """A placeholder batch of the config's shapes (jaxhands.data.schema.placeholder_batch)."""
+    return placeholder_batch(config.image_size, config.num_points, batch_size)
 
 
 class ImagePosePredictor:
@@ -124,24 +108,11 @@ class ImagePosePredictor:
 
     @classmethod
     def from_workdir(cls, workdir, step: int | None = None) -> "ImagePosePredictor":
-        """Restores the latest (or `step`) checkpoint of a `train.py` workdir."""
-        from jaxhands.training.checkpoints import Checkpointer
-        from jaxhands.training.experiment import build_method
-        from jaxhands.training.optimizer import make_optimizer
-        from jaxhands.training.state import create_train_state
+        """Restores the latest (or `step`) checkpoint of a `train.py` workdir (jaxhands.load_run)."""
+        from jaxhands.runs import load_run
 
-        workdir = pathlib.Path(workdir)
-        config = _load_config(workdir)
-        method, tx = build_method(config), make_optimizer(config)
-        shapes = jax.eval_shape(lambda r: create_train_state(method, tx, r, dummy_batch(config)), jax.random.key(0))
-        device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-        abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), shapes)
-        checkpointer = Checkpointer(workdir)
-        try:
-            state = checkpointer.restore(abstract, step)
-        finally:
-            checkpointer.close()
-        return cls(config, state.params, state.model_state)
+        run = load_run(workdir, step)
+        return cls(run.config, run.params, run.model_state)
 
     @classmethod
     def untrained(cls, config: ml_collections.ConfigDict, seed: int = 0) -> "ImagePosePredictor":
@@ -207,7 +178,7 @@ class ImagePosePredictor:
 
     def encode(self, crops, hand_side=None):
         """Posterior (mu, logvar) [B, latent] of model-sized crops [B, S, S(, 3)]."""
-        if self.config.invariances.get("handedness", True) and hand_side is None:
+        if self.config.invariances.handedness and hand_side is None:
             raise ValueError("this model takes the hand side (H invariance): pass hand_side=0 (left) or 1 (right)")
         return self._encode(self.params, self.model_state, self._batch(crops, hand_side))
 

@@ -66,6 +66,21 @@ def feature_shapes(image_size: int | tuple[int, int], num_points: int) -> dict[s
     }
 
 
+def placeholder_batch(image_size: int, num_points: int, batch_size: int = 1) -> dict[str, np.ndarray]:
+    """A batch of every feature with the right shapes and dtypes and harmless values, for
+    initialising or restoring a model without its data: zero images, identity intrinsics,
+    right hands, and a non-degenerate skeleton 0.5 m in front of the camera (the scale
+    invariance divides by a bone length, which must not be 0)."""
+    batch = {name: np.zeros((batch_size, *shape), FEATURES[name][0])
+             for name, shape in feature_shapes(image_size, num_points).items()}
+    batch["intrinsics"][:] = np.eye(3, dtype=np.float32)
+    batch["keypoints_3d"][..., 2] = 0.5
+    batch["keypoints_3d"][:, 1:, 0] = 0.01 * np.arange(1, NUM_JOINTS)
+    batch["visible"][:] = True
+    batch["hand_side"][:] = RIGHT
+    return batch
+
+
 def validate_sample(
     sample: Mapping[str, Any],
     image_size: int | tuple[int, int],

@@ -40,8 +40,8 @@ def beta_at(step, config: ml_collections.ConfigDict):
     """KL weight at `step`: constant `beta`, or log-linear annealing from `beta_start`
     over `beta_anneal_steps` (Yang et al. anneal 1e-5 -> 1e-3)."""
     beta = config.beta
-    start = config.get("beta_start", None)
-    steps = config.get("beta_anneal_steps", 0)
+    start = config.beta_start
+    steps = config.beta_anneal_steps
     if start is None or not steps:
         return jnp.asarray(beta, jnp.float32)
     t = jnp.clip(jnp.asarray(step, jnp.float32) / steps, 0.0, 1.0)
@@ -68,18 +68,18 @@ def variant_pairs(variant: int, input_modality: str, target_modality: str = "kp3
 
 
 class CrossModalVAE:
-    """The cross-modal VAE method. Config fields (see configs/cross_modal_*.py):
+    """The cross-modal VAE method. Config fields (declared in jaxhands/configs/base.py):
     `pairs` (list of "i->t" strings) or `variant` + `input_modality`; `latent_dim`,
     `beta` (+ optional annealing), `schedule` ("alternate" | "joint"), `invariances`,
     `predict_from` (modality encoded at test time; default the first pair's input)."""
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
-        pairs = config.get("pairs", None)
+        pairs = config.pairs
         if pairs:
             self.pairs = [tuple(p.split("->")) if isinstance(p, str) else tuple(p) for p in pairs]
         else:
-            self.pairs = variant_pairs(config.variant, config.input_modality, config.get("target_modality", "kp3d"))
+            self.pairs = variant_pairs(config.variant, config.input_modality, config.target_modality)
         for p in self.pairs:
             if len(p) != 2:
                 raise ValueError(f"config.pairs: each pair must be 'input->target', got {p!r}")
@@ -92,12 +92,12 @@ class CrossModalVAE:
         # The batch fields the modalities read (jaxhands.training.experiment sends these to the device).
         self.batch_fields = tuple(dict.fromkeys(
             f for m in encoder_modalities + decoder_modalities for f in get_modality(m).fields))
-        self.predict_from = config.get("predict_from", None) or self.pairs[0][0]
+        self.predict_from = config.predict_from or self.pairs[0][0]
         if self.predict_from not in self.encoders:
             raise ValueError(f"config.predict_from={self.predict_from!r} has no encoder; encoders: {encoder_modalities}")
         if "kp3d" not in self.decoders:
             raise ValueError("the cross-modal VAE predicts 3D joints: one pair must decode to 'kp3d'")
-        schedule = config.get("schedule", "alternate")
+        schedule = config.schedule
         if schedule == "alternate":
             self.phases = tuple(
                 Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)]),

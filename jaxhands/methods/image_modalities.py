@@ -75,24 +75,24 @@ def heatmap_keypoints(batch, inv: Invariances | None = None):
 
 def _resnet_encoder(channels: int):
     def make(config):
-        return ResNetEncoder(latent_dim=config.latent_dim, depth=config.get("resnet_depth", 18),
-                             width=config.get("resnet_width", 64), in_channels=channels,
-                             stem=config.get("resnet_stem", "imagenet"),
-                             logvar_init=config.get("encoder_logvar_init", 0.0),
-                             pooling=config.get("resnet_pooling", "average"))
+        return ResNetEncoder(latent_dim=config.latent_dim, depth=config.resnet_depth,
+                             width=config.resnet_width, in_channels=channels,
+                             stem=config.resnet_stem,
+                             logvar_init=config.encoder_logvar_init,
+                             pooling=config.resnet_pooling)
     return make
 
 
 def _image_decoder(channels: int):
     def make(config):
         return ImageDecoder(image_size=config.image_size, channels=channels,
-                            start_channels=config.get("image_decoder_channels", 256))
+                            start_channels=config.image_decoder_channels)
     return make
 
 
 def _heatmap_decoder(config):
-    return HeatmapDecoder(heatmap_size=config.get("heatmap_size", 32),
-                          start_channels=config.get("heatmap_decoder_channels", 256))
+    return HeatmapDecoder(heatmap_size=config.heatmap_size,
+                          start_channels=config.heatmap_decoder_channels)
 
 
 def _no_heatmap_encoder(config):

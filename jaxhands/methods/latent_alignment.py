@@ -51,7 +51,7 @@ from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, p
 from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.cross_modal import beta_at
 from jaxhands.evaluation.spread import spread_ratio
-from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, get_modality
+from jaxhands.methods.modalities import Invariances, get_modality
 from jaxhands.methods.point_modalities import cloud_loss, pose_to_camera
 from jaxhands.models.mlp import GaussianHead
 
@@ -96,14 +96,14 @@ class LatentAlignment:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"config.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         self.input = config.input_modality
-        self.target = config.get("target_modality", "kp3d_vc")
+        self.target = config.target_modality
         if self.target not in POSE_MODALITIES:
             raise ValueError(f"config.target_modality must be one of {POSE_MODALITIES}, got {self.target!r}")
-        extra = tuple(config.get("extra_decoders", ()) or ())
+        extra = tuple(config.extra_decoders)
         if self.strategy == "S1" and extra:
             raise ValueError(f"strategy S1 decodes only the pose; config.extra_decoders must be empty, got {extra}")
         self.decoder_names = (self.target,) + tuple(m for m in extra if m != self.target)
-        self.aligned = config.get("aligned_modality", "") or None
+        self.aligned = config.aligned_modality or None
         if self.strategy in ("S3", "S4"):
             if not self.aligned or self.aligned == self.input:
                 raise ValueError(f"strategy {self.strategy} needs config.aligned_modality (the encoded w, e.g. "
@@ -118,12 +118,12 @@ class LatentAlignment:
         if self.strategy == "S3":
             self.encoders["joint"] = JointEncoder(
                 get_modality(self.input).make_encoder(config), get_modality(self.aligned).make_encoder(config),
-                latent_dim=config.latent_dim, width=config.get("joint_width", 256))
+                latent_dim=config.latent_dim, width=config.joint_width)
         self.decoders = {m: get_modality(m).make_decoder(config) for m in self.decoder_names}
         self.groups = tuple([f"enc_{m}" for m in self.encoders] + [f"dec_{m}" for m in self.decoders])
         used = [self.input, *self.decoder_names] + ([self.aligned] if self.aligned else [])
         self.batch_fields = tuple(dict.fromkeys(f for m in used for f in get_modality(m).fields))
-        weights = config.get("loss_weights", None) or {}
+        weights = config.loss_weights
         self.loss_weights = {m: float(weights.get(m.split("_")[0], weights.get(m, 1.0))) for m in self.decoder_names}
         self.phases = (Phase(f"{self.strategy}:{self.describe()}", self.groups, self.loss),)
 
@@ -156,7 +156,7 @@ class LatentAlignment:
     def joint_posterior(self, mu_x, logvar_x, mu_w, logvar_w):
         """S4's GProd(q_x, q_w) (Eq. 5-6), element-wise: (mu, logvar)."""
         return product_of_gaussian_experts([mu_x, mu_w], [logvar_x, logvar_w],
-                                           include_prior=bool(self.config.get("poe_include_prior", False)))
+                                           include_prior=bool(self.config.poe_include_prior))
 
     def init(self, rng, batch):
         params, model_state = {}, {}
@@ -186,8 +186,8 @@ class LatentAlignment:
             modality = get_modality(m)
             kwargs = {}
             if modality.reconstruction_loss is cloud_loss:
-                kwargs = dict(chamfer_weight=self.config.get("cloud_chamfer_weight", 1.0),
-                              emd_weight=self.config.get("cloud_emd_weight", 1.0))
+                kwargs = dict(chamfer_weight=self.config.cloud_chamfer_weight,
+                              emd_weight=self.config.cloud_emd_weight)
             terms[m] = modality.reconstruction_loss(pred, self.modality_data(m, batch),
                                                     mask=mask if modality.needs_label else None, **kwargs)
             total = total + self.loss_weights[m] * terms[m]
@@ -230,7 +230,7 @@ class LatentAlignment:
             align = jnp.mean(kl_diagonal_gaussians(mu_j, logvar_j, mu_x, logvar_x))
             metrics.update(m)
             metrics["align_kl"] = align
-            total = total + loss_j + self.config.get("align_beta", 1.0) * align
+            total = total + loss_j + self.config.align_beta * align
         elif self.strategy == "S4":
             (mu_w, logvar_w), state[f"enc_{self.aligned}"] = self.encode(params, state, self.aligned, batch,
                                                                          train=True)

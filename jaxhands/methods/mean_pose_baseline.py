@@ -6,16 +6,16 @@ frame with each test sample's ground-truth root and scale — exactly the inform
 the cross-modal VAE's `predict` gets for free. A trained model must beat it to have
 learnt anything from its input.
 
-    python -m jaxhands.methods.mean_pose_baseline --config configs/spurr18_rgb_to_3d_var1.py
+    python -m jaxhands.methods.mean_pose_baseline --config=spurr18_rgb_to_3d_var1
     python -m jaxhands.methods.mean_pose_baseline --workdir workdirs/spurr18_rgb_to_3d_var1 [--out mean.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import pathlib
+import sys
 
 import numpy as np
 
@@ -62,45 +62,31 @@ def evaluate_mean_pose_baseline(config) -> dict:
             "num_train": len(train_source), "mean_pose": mean_pose.tolist()}
 
 
-def _load_config(path: pathlib.Path):
-    root = pathlib.Path(__file__).resolve().parents[2]
-    import sys
-
-    if str(root) not in sys.path:  # config files import configs.common
-        sys.path.insert(0, str(root))
-    spec = importlib.util.spec_from_file_location("experiment_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
-
-
-def config_from_args(args):
-    """The experiment config of `--workdir` (its config.json, exactly what was trained)
-    or of `--config` (a config file)."""
-    if getattr(args, "workdir", None) is not None:
-        import ml_collections
-
-        path = args.workdir / "config.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: is {args.workdir} a training workdir?")
-        return ml_collections.ConfigDict(json.loads(path.read_text()))
-    return _load_config(args.config)
-
-
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The baseline CLIs' shared options: --config FILE or --workdir DIR (read by
-    `config_from_args`), and --out JSON."""
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--config", type=pathlib.Path, help="experiment config file")
-    group.add_argument("--workdir", type=pathlib.Path, help="training workdir (its config.json)")
+    """The baseline CLIs' shared options beside --config (read by `parse_run_args`):
+    --workdir DIR and --out JSON."""
+    parser.add_argument("--workdir", type=pathlib.Path, default=None,
+                        help="training workdir (its config.json); or give --config=NAME|FILE [--config.field=value]")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="optional JSON file for the result")
+
+
+def parse_run_args(parser: argparse.ArgumentParser, argv=None):
+    """(args, config): the experiment of `--workdir` (its config.json, exactly what was
+    trained) or of `--config=NAME|FILE`, with `--config.field=value` overrides as in train.py."""
+    from jaxhands.configs import load_config, split_config_args
+
+    spec, overrides, rest = split_config_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(rest)
+    if (spec is None) == (args.workdir is None):
+        parser.error("give exactly one of --config=NAME (or a .py file) and --workdir=DIR")
+    return args, load_config(args.workdir if args.workdir is not None else spec, overrides)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser)
-    args = parser.parse_args(argv)
-    result = evaluate_mean_pose_baseline(config_from_args(args))
+    args, config = parse_run_args(parser, argv)
+    result = evaluate_mean_pose_baseline(config)
     print(f"mean-pose baseline on {result['num_samples']} test samples: mean EPE {result['mean_epe_mm']:.2f} mm, "
           f"median {result['median_epe_mm']:.2f} mm, PA-EPE {result['pa_mean_epe_mm']:.2f} mm, "
           f"AUC 20-50 {result['auc_20_50']:.4f}")

@@ -42,15 +42,13 @@ class Invariances:
 
     @classmethod
     def from_config(cls, config: ml_collections.ConfigDict) -> "Invariances":
-        inv = config.get("invariances", ml_collections.ConfigDict())
+        inv = config.invariances
         return cls(
-            translation=bool(inv.get("translation", True)),
-            scale=bool(inv.get("scale", True)),
-            handedness=bool(inv.get("handedness", True)),
-            root=layouts.JOINT_INDEX[inv.root] if isinstance(inv.get("root"), str) else int(inv.get("root", layouts.WRIST)),
-            reference_bone=tuple(
-                layouts.JOINT_INDEX[j] if isinstance(j, str) else int(j)
-                for j in inv.get("reference_bone", layouts.REFERENCE_BONE)),
+            translation=bool(inv.translation),
+            scale=bool(inv.scale),
+            handedness=bool(inv.handedness),
+            root=layouts.JOINT_INDEX[inv.root] if isinstance(inv.root, str) else int(inv.root),
+            reference_bone=tuple(layouts.JOINT_INDEX[j] if isinstance(j, str) else int(j) for j in inv.reference_bone),
         )
 
 
@@ -141,14 +139,14 @@ def get_modality(name: str) -> Modality:
 def mlp_encoder(config):
     """Spurr et al.'s fully connected encoder for vector inputs (2D / 3D keypoints):
     `mlp_layers` x `mlp_width` ReLU layers to (mu, logvar) of size `latent_dim`."""
-    return MLPEncoder(latent_dim=config.latent_dim, width=config.get("mlp_width", 512),
-                      num_layers=config.get("mlp_layers", 6))
+    return MLPEncoder(latent_dim=config.latent_dim, width=config.mlp_width,
+                      num_layers=config.mlp_layers)
 
 
 def _mlp_decoder(shape):
     def make(config):
-        return MLPDecoder(output_shape=shape, width=config.get("mlp_width", 512),
-                          num_layers=config.get("mlp_layers", 6))
+        return MLPDecoder(output_shape=shape, width=config.mlp_width,
+                          num_layers=config.mlp_layers)
     return make
 
 

@@ -11,7 +11,7 @@ has only memorised appearance; one that does not beat the mean pose has learnt
 nothing (jaxhands.methods.mean_pose_baseline).
 
     python -m jaxhands.methods.pixel_nearest_neighbour --workdir workdirs/spurr18_rgb_to_3d_var1 [--out nn.json]
-    python -m jaxhands.methods.pixel_nearest_neighbour --config configs/spurr18_rgb_to_3d_var1.py
+    python -m jaxhands.methods.pixel_nearest_neighbour --config=spurr18_rgb_to_3d_var1
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
     from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm
     from jaxhands.training.experiment import build_sources, hand_crop_config
 
-    name = config.get("input_modality", "")
+    name = config.input_modality
     if name not in IMAGE_INPUTS:
         raise ValueError(f"pixel nearest neighbour needs an image input ({IMAGE_INPUTS}), "
                          f"config.input_modality is {name!r}")
@@ -99,13 +99,13 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
 
 
 def main(argv=None) -> int:
-    from jaxhands.methods.mean_pose_baseline import add_run_arguments, config_from_args
+    from jaxhands.methods.mean_pose_baseline import add_run_arguments, parse_run_args
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser)
     parser.add_argument("--pool-size", type=int, default=16, help="side of the pooled image compared in L2")
-    args = parser.parse_args(argv)
-    result = evaluate_pixel_nearest_neighbour(config_from_args(args), pool_size=args.pool_size)
+    args, config = parse_run_args(parser, argv)
+    result = evaluate_pixel_nearest_neighbour(config, pool_size=args.pool_size)
     print(f"pixel nearest neighbour on {result['num_samples']} test samples ({result['num_train']} training crops): "
           f"mean EPE {result['mean_epe_mm']:.2f} mm, median {result['median_epe_mm']:.2f} mm, "
           f"PA-EPE {result['pa_mean_epe_mm']:.2f} mm, AUC 20-50 {result['auc_20_50']:.4f}")

@@ -117,17 +117,17 @@ def cloud_loss(pred, target, *, mask=None, chamfer_weight: float = 1.0, emd_weig
 
 
 def _respel_encoder(config):
-    return ResPELEncoder(latent_dim=config.latent_dim, width=config.get("respel_width", 512),
-                         num_blocks=config.get("respel_blocks", 3))
+    return ResPELEncoder(latent_dim=config.latent_dim, width=config.respel_width,
+                         num_blocks=config.respel_blocks)
 
 
 def _folding_decoder(config):
-    return FoldingNetDecoder(num_points=config.num_points, width=config.get("folding_width", 512))
+    return FoldingNetDecoder(num_points=config.num_points, width=config.folding_width)
 
 
 def _pose_decoder(config):
-    return MLPDecoder(output_shape=(layouts.NUM_JOINTS, 3), width=config.get("pose_decoder_width", 128),
-                      num_layers=config.get("pose_decoder_layers", 4))
+    return MLPDecoder(output_shape=(layouts.NUM_JOINTS, 3), width=config.pose_decoder_width,
+                      num_layers=config.pose_decoder_layers)
 
 
 register_modality(Modality("cloud", cloud_input, _respel_encoder, _folding_decoder, reconstruction_loss=cloud_loss,

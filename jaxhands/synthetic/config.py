@@ -40,7 +40,7 @@ class SyntheticConfig:
       background: "textured" (smooth random colour fields, blobs and stripes: clutter a
         network must learn to ignore) or "plain" (one random colour per image, plus the
         pixel noise: hands as on a green screen; the CPU-sized RGB experiments use it,
-        see configs/common.py).
+        see jaxhands/configs/spurr18.py).
       pixel_noise_std_range: std of the Gaussian pixel noise (0-255 levels), uniform.
       visibility_margin_m: extra tolerance (beyond the joint's surface radius) of the
         z-buffer visibility test of the keypoints.

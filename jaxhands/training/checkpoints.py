@@ -38,26 +38,35 @@ class Checkpointer:
     def restore(self, abstract_state: TrainState, step: int | None = None) -> TrainState:
         """Restores into the structure, dtypes and shardings of `abstract_state`
         (e.g. `jax.eval_shape` of the initial state, with shardings attached)."""
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        step = self._existing_step(step)
         restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
         return restored["state"]
 
-    def restore_config(self, step: int | None = None) -> dict:
-        step = self.latest_step() if step is None else step
+    def restore_subset(self, abstract: dict, step: int | None = None) -> dict:
+        """Restores only the train-state fields named in `abstract` (e.g. params,
+        model_state and step for prediction; the optimizer state is never read), into its
+        dtypes and shardings. ValueError if `step` was not saved."""
+        step = self._existing_step(step)
+        restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
+        restored = self.manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)))
+        return restored["state"]
+
+    def _existing_step(self, step: int | None) -> int:
+        steps = sorted(self.manager.all_steps())
+        if not steps:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}; train first")
         if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
-        return self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))["config"]
+            return steps[-1]
+        if step not in steps:
+            raise ValueError(f"no checkpoint at step {step} in {self.directory}; saved steps: {steps}")
+        return step
 
     def reached_preemption(self, step: int) -> bool:
         """True on every process at the step the processes agreed to save at after one of
         them got a preemption notice (JAX's preemption sync manager; False without
         jax.distributed). Must be called at every step by every process."""
         return self.manager.reached_preemption(step)
-
-    def wait(self) -> None:
-        self.manager.wait_until_finished()
 
     def close(self) -> None:
         self.manager.wait_until_finished()

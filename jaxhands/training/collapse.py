@@ -44,9 +44,9 @@ class CollapseMonitor:
 
     @classmethod
     def from_config(cls, config) -> CollapseMonitor:
-        return cls(threshold=float(config.get("collapse_spread_threshold", 0.02)),
-                   patience_steps=int(config.get("collapse_patience_steps", 1000)),
-                   action=config.get("collapse_action", "warn"))
+        return cls(threshold=float(config.collapse_spread_threshold),
+                   patience_steps=int(config.collapse_patience_steps),
+                   action=config.collapse_action)
 
     def update(self, step: int, metrics: dict) -> list[str]:
         """Feeds the metrics logged at `step` (steps done); returns the newly collapsed names."""

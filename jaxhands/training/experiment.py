@@ -48,16 +48,13 @@ def _register_builtin_methods() -> None:
 
 
 def data_root(config: ml_collections.ConfigDict) -> pathlib.Path:
-    root = config.get("data_dir", "") or os.environ.get("JAXHANDS_DATA_DIR", "") or "~/.cache/jaxhands/datasets"
+    root = config.data_dir or os.environ.get("JAXHANDS_DATA_DIR", "") or "~/.cache/jaxhands/datasets"
     return pathlib.Path(root).expanduser()
 
 
 def hand_crop_config(config: ml_collections.ConfigDict) -> HandCropConfig:
-    """The config's `hand_crop` (absent: none); its output is `config.image_size` pixels."""
-    crop = config.get("hand_crop", None)
-    if crop is None:
-        return HandCropConfig()
-    fields = dict(crop.to_dict() if hasattr(crop, "to_dict") else crop)
+    """The config's `hand_crop`; its output is `config.image_size` pixels."""
+    fields = config.hand_crop.to_dict()
     if "out_size" in fields and fields["out_size"] != config.image_size:
         raise ValueError(f"config.hand_crop.out_size ({fields['out_size']}) must equal config.image_size "
                          f"({config.image_size}): the crop is the network's input; drop out_size")
@@ -70,7 +67,7 @@ def stored_image_size(config: ml_collections.ConfigDict) -> int:
     `image_size` with a hand crop (the crop is cut from them, not upsampled), else
     `image_size`. Without a crop the stored size must be the network's."""
     cropped = hand_crop_config(config).enabled
-    size = config.get("synthetic_image_size", 0) or (2 * config.image_size if cropped else config.image_size)
+    size = config.synthetic_image_size or (2 * config.image_size if cropped else config.image_size)
     if size != config.image_size and not cropped:
         raise ValueError(f"config.synthetic_image_size ({size}) differs from config.image_size "
                          f"({config.image_size}) but config.hand_crop.mode is 'none': only a crop "
@@ -88,7 +85,7 @@ def build_sources(config: ml_collections.ConfigDict):
             return ensure_synthetic_dataset(
                 data_root(config), image_size=stored_image_size(config), num_points=config.num_points,
                 num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
-                seed=config.get("synthetic_seed", 0), background=config.get("synthetic_background", "textured"))
+                seed=config.synthetic_seed, background=config.synthetic_background)
         if jax.process_count() > 1:
             # Process 0 builds (on the shared filesystem); the others wait, then read.
             from jax.experimental import multihost_utils
@@ -99,7 +96,7 @@ def build_sources(config: ml_collections.ConfigDict):
         path = build()
         return load_split(path, "train"), load_split(path, "test")
     if name == "stb_skeletons":
-        root = config.get("data_dir", "") or None
+        root = config.data_dir or None
         return STBSkeletonSource("train", root), STBSkeletonSource("test", root)
     from jaxhands.data import load_split
 
@@ -154,7 +151,7 @@ class Experiment:
     def _labelled_mask(self, indices: np.ndarray) -> np.ndarray:
         """Semi-supervised split: a fixed seeded subset of `labelled_fraction` of the train
         records keeps its labels (the same subset whatever the step or process count)."""
-        fraction = self.config.get("labelled_fraction", 1.0)
+        fraction = self.config.labelled_fraction
         n = len(self.train_source)
         order = np.random.default_rng([self.config.seed, 7]).permutation(n)
         labelled = np.zeros(n, bool)
@@ -166,8 +163,8 @@ class Experiment:
         return pipeline.make_train_iterator(
             source, global_batch_size=c.batch_size, seed=seed, start_step=start_step,
             process_index=jax.process_index(), process_count=jax.process_count(),
-            augment_config=c.get("augment", None), hand_crop=hand_crop_config(c), fields=self.fields,
-            num_threads=c.get("data_threads", 2))
+            augment_config=c.augment, hand_crop=hand_crop_config(c), fields=self.fields,
+            num_threads=c.data_threads)
 
     def _phase_needs_labels(self, steps: np.ndarray) -> np.ndarray:
         """[len(steps)] bool: whether the phase run at each step reads labels."""
@@ -187,7 +184,7 @@ class Experiment:
         config.labelled_only (the supervised baseline) every phase sees the labelled subset.
         """
         c = self.config
-        if c.get("labelled_fraction", 1.0) >= 1.0:
+        if c.labelled_fraction >= 1.0:
             for batch in self._stream(self.train_source, c.seed, start_step):
                 yield self._select(batch)
             return
@@ -196,8 +193,8 @@ class Experiment:
         labelled_source = RecordSubset(self.train_source, np.flatnonzero(is_labelled))
         phases = self.method.phases
         split = len(phases) > 1 and any(not getattr(p, "needs_labels", True) for p in phases)
-        if c.get("labelled_only", False) or not split:
-            source = labelled_source if c.get("labelled_only", False) else self.train_source
+        if c.labelled_only or not split:
+            source = labelled_source if c.labelled_only else self.train_source
             for batch in self._stream(source, c.seed, start_step):
                 if source is labelled_source:
                     batch = _from_subset(batch, labelled_source)
@@ -235,7 +232,7 @@ class Experiment:
     def example_batch(self) -> dict:
         batch = next(iter(self.eval_batches()))
         batch.pop("valid")
-        if self.config.get("labelled_fraction", 1.0) < 1.0:
+        if self.config.labelled_fraction < 1.0:
             batch["labelled"] = np.ones(batch["keypoints_3d"].shape[0], bool)
         return batch
 
@@ -243,7 +240,7 @@ class Experiment:
 def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) -> None:
     """The T/S invariances need their root and reference-bone joints in the data: a dataset
     without a wrist (NYU, ICVL) must name other joints, or normalisation would use zeros."""
-    if "keypoints_defined" not in example or "invariances" not in config:
+    if "keypoints_defined" not in example:
         return
     from jaxhands.geometry import layouts
     from jaxhands.methods.modalities import Invariances

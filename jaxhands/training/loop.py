@@ -124,12 +124,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     mesh = sharding.make_mesh()
-    parallel = make_parallel(config.get("parallel", "mesh"), mesh)
+    parallel = make_parallel(config.parallel, mesh)
     sharding.check_batch_size(config.batch_size, mesh)
     experiment = build_experiment(config)
-    checkpointer = Checkpointer(workdir, max_to_keep=config.get("max_checkpoints_to_keep", 3),
+    checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep,
                                 save_interval_steps=config.checkpoint_every,
-                                async_save=config.get("async_checkpointing", True))
+                                async_save=config.async_checkpointing)
     state = initial_state(experiment, config, mesh)
     if checkpointer.latest_step() is not None:
         state = restore_latest(checkpointer, state)
@@ -158,7 +158,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     log_t0, log_step0 = t0, start_step
     collapse = CollapseMonitor.from_config(config)
     bar = tqdm(total=num_steps, initial=start_step, disable=not progress or jax.process_index() != 0,
-               desc=config.get("name", config.method), dynamic_ncols=True)
+               desc=config.name, dynamic_ncols=True)
     batches = experiment.train_batches(start_step)
     step = start_step
     stopped_by = None
@@ -187,10 +187,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                     elapsed = time.time() - log_t0
                     last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
                     last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size
-                    if config.get("eval_every", 0) and (done % config.eval_every == 0 or done == num_steps):
+                    if config.eval_every and (done % config.eval_every == 0 or done == num_steps):
                         one = parallel.checkpoint_state(state)
                         last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
-                                               config.get("eval_num_batches", 4)))
+                                               config.eval_num_batches))
                     writer.write(done, last)
                     collapse.update(done, {k: v for k, v in last.items() if not k.startswith("eval/")})
                     bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()

@@ -9,12 +9,12 @@ import optax
 
 def learning_rate_schedule(config: ml_collections.ConfigDict):
     lr = config.learning_rate
-    schedule = config.get("lr_schedule", "constant")
-    warmup = config.get("warmup_steps", 0)
+    schedule = config.lr_schedule
+    warmup = config.warmup_steps
     if schedule == "constant":
         main = optax.constant_schedule(lr)
     elif schedule == "cosine":
-        main = optax.cosine_decay_schedule(lr, max(1, config.num_train_steps - warmup), alpha=config.get("lr_min_ratio", 0.0))
+        main = optax.cosine_decay_schedule(lr, max(1, config.num_train_steps - warmup), alpha=config.lr_min_ratio)
     else:
         raise ValueError(f"config.lr_schedule must be 'constant' or 'cosine', got {schedule!r}")
     if warmup:
@@ -24,8 +24,8 @@ def learning_rate_schedule(config: ml_collections.ConfigDict):
 
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
     parts = []
-    if config.get("grad_clip_norm", 0.0):
+    if config.grad_clip_norm:
         parts.append(optax.clip_by_global_norm(config.grad_clip_norm))
-    parts.append(optax.adam(learning_rate_schedule(config), b1=config.get("adam_b1", 0.9),
-                            b2=config.get("adam_b2", 0.999)))
+    parts.append(optax.adam(learning_rate_schedule(config), b1=config.adam_b1,
+                            b2=config.adam_b2))
     return optax.chain(*parts)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs.common import cross_modal_config
+from jaxhands.configs.spurr18 import cross_modal_config
 from jaxhands.geometry import camera, layouts
 from jaxhands.methods.cross_modal import CrossModalVAE, variant_pairs
 from jaxhands.training.optimizer import make_optimizer

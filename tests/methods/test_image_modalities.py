@@ -2,11 +2,11 @@
 fields, semi-supervised masking, crop/un-crop, and a small learning test."""
 
 import jax
-import ml_collections
 import numpy as np
 import optax
 import pytest
 
+from jaxhands.configs import base_config
 from jaxhands.data.cropping import full_to_crop
 from jaxhands.geometry import layouts
 from jaxhands.inference import crop_image, crop_keypoints_to_full, hand_crop_box
@@ -16,11 +16,12 @@ from jaxhands.methods.modalities import get_modality
 
 
 def _config(pairs, image_size=16, **extra):
-    c = ml_collections.ConfigDict(dict(
-        pairs=pairs, latent_dim=8, beta=1e-4, schedule="joint", image_size=image_size, resnet_depth=18,
+    c = base_config()
+    c.update(dict(
+        pairs=tuple(pairs), latent_dim=8, beta=1e-4, schedule="joint", image_size=image_size, resnet_depth=18,
         resnet_width=4, heatmap_size=8, mlp_width=32, mlp_layers=2, image_decoder_channels=32,
-        heatmap_decoder_channels=16, predict_from="",
-        invariances=dict(translation=True, scale=True, handedness=True)))
+        heatmap_decoder_channels=16, predict_from=""))
+    c.lock()
     c.update(extra)
     return c
 

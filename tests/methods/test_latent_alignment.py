@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs.yang19_common import latent_alignment_config
+from jaxhands.configs.yang19 import latent_alignment_config
 from jaxhands.geometry import layouts
 from jaxhands.methods.latent_alignment import LatentAlignment
 from jaxhands.methods.modalities import Invariances, get_modality

@@ -36,7 +36,7 @@ class _Subset:
 
 @pytest.mark.parametrize("modality", ["rgb", "depth"])
 def test_test_crops_seen_in_training_are_recovered_exactly(tmp_path, monkeypatch, modality):
-    from configs.common import image_cross_modal_config
+    from jaxhands.configs.spurr18 import image_cross_modal_config
     from jaxhands.training import experiment
 
     config = image_cross_modal_config(modality, 1, image_size=32)
@@ -56,7 +56,7 @@ def test_test_crops_seen_in_training_are_recovered_exactly(tmp_path, monkeypatch
 
 
 def test_rejects_a_non_image_config():
-    from configs.common import cross_modal_config
+    from jaxhands.configs.spurr18 import cross_modal_config
 
     with pytest.raises(ValueError, match="needs an image input"):
         pnn.evaluate_pixel_nearest_neighbour(cross_modal_config("kp2d", 1))

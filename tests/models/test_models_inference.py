@@ -1,19 +1,18 @@
 """The image inference path: crop a full image, predict 3D joints, sample the posterior, draw."""
 
-import ml_collections
 import numpy as np
 import pytest
 
+from jaxhands.configs import load_config
 from jaxhands.inference import (ImagePosePredictor, hand_crop_box, plot_crop_and_skeleton,
                                 plot_image_skeleton_rows)
 
 
 @pytest.fixture(scope="module")
 def predictor():
-    config = ml_collections.ConfigDict(dict(
-        method="cross_modal", pairs=["rgb->kp3d", "rgb->rgb"], latent_dim=8, beta=1e-4, schedule="joint",
-        image_size=16, resnet_depth=18, resnet_width=4, mlp_width=16, mlp_layers=2, image_decoder_channels=16, predict_from="",
-        invariances=dict(translation=True, scale=True, handedness=True)))
+    config = load_config("default", dict(
+        pairs=("rgb->kp3d", "rgb->rgb"), latent_dim=8, beta=1e-4, schedule="joint", image_size=16,
+        resnet_depth=18, resnet_width=4, mlp_width=16, mlp_layers=2, image_decoder_channels=16))
     return ImagePosePredictor.untrained(config)
 
 
@@ -47,7 +46,7 @@ def test_predict_3d_from_a_full_image_with_a_crop_box(predictor, tmp_path):
 
 def test_training_box_is_the_pipeline_crop_box():
     """The box a user gets equals the one training and evaluation cropped with."""
-    from configs.common import image_cross_modal_config
+    from jaxhands.configs.spurr18 import image_cross_modal_config
     from jaxhands.data.hand_crop import crop_hand
     from jaxhands.synthetic import generate_sample
     from jaxhands.training.experiment import hand_crop_config

@@ -45,7 +45,7 @@ CROPPED_SEED1 = [(50, 0.01471), (100, 0.00854), (150, 0.004), (200, 0.00812), (2
 def test_default_thresholds_flag_the_measured_full_frame_run_and_not_the_cropped_ones():
     import ml_collections
 
-    from configs.common import base_config
+    from jaxhands.configs import base_config
 
     def replay(trajectory):
         monitor = CollapseMonitor.from_config(ml_collections.ConfigDict(base_config()))

@@ -11,7 +11,7 @@ benchmarks/rgb_learnability.py shows that contrast, it is not asserted here).
 import numpy as np
 import pytest
 
-from configs.spurr18_rgb_to_3d_var1 import get_config
+from jaxhands.configs import get_config
 from jaxhands.methods.mean_pose_baseline import mean_normalized_pose, predict_mean_pose
 from jaxhands.methods.modalities import Invariances
 from jaxhands.training.experiment import build_sources
@@ -19,7 +19,7 @@ from jaxhands.training.loop import train
 
 
 def _config(data_dir):
-    c = get_config()
+    c = get_config("spurr18_rgb_to_3d_var1")
     c.data_dir = str(data_dir)
     assert c.hand_crop.mode == "rgb_keypoints" and c.synthetic_background == "textured"
     c.synthetic_num_train, c.synthetic_num_test = 2000, 128
@@ -52,7 +52,7 @@ def test_cropped_rgb_to_3d_learns_beyond_the_mean_pose(tmp_path):
     assert metrics["rgb->kp3d/spread"] > 0.3, metrics
 
     # Evaluation with perturbed boxes: its own folder, the same boxes on every call.
-    from eval import evaluate_workdir
+    from jaxhands import evaluate_workdir
 
     exact = evaluate_workdir(tmp_path / "run")
     jittered = evaluate_workdir(tmp_path / "run", box_jitter=0.2)

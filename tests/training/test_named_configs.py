@@ -3,7 +3,6 @@ end to end through the train.py and eval.py command lines (tiny sizes by overrid
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -12,35 +11,27 @@ import sys
 
 import pytest
 
+from jaxhands.configs import config_names, get_config
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONFIG_FILES = sorted(p for p in (ROOT / "configs").glob("*.py")
-                      if p.name not in ("__init__.py", "common.py", "yang19_common.py"))
-
-
-def _load(path: pathlib.Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 def test_there_is_a_config_per_paper_experiment():
-    names = {p.stem for p in CONFIG_FILES}
+    names = set(config_names())
     for expected in ("default", "spurr18_2d_to_3d_var1", "spurr18_rgb_to_3d_var3", "spurr18_depth_to_3d_var1",
                      "spurr18_rgb_to_3d_semi_var3", "yang19_s1_r2p", "yang19_s2_r2chp", "yang19_s3_rc2chp",
                      "yang19_s4_rc2chp", "yang19_cloud_to_pose"):
         assert expected in names, expected
 
 
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
-def test_named_config_builds_its_method(path):
+@pytest.mark.parametrize("name", config_names())
+def test_named_config_builds_its_method(name):
     from jaxhands.training.experiment import build_method
 
-    config = _load(path)
-    if path.stem != "default":
-        assert config.name == path.stem  # workdirs and reports are named after the file
+    config = get_config(name)
+    assert config.name == name  # workdirs and reports are named after the experiment
     method = build_method(config)
-    assert method.phases, path.stem
+    assert method.phases, name
     assert config.num_train_steps > 0 and config.batch_size > 0
 
 
@@ -53,7 +44,7 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
                  "--config.joint_width=16", "--config.pose_decoder_width=16", "--config.heatmap_size=16",
                  "--config.num_points=32", "--config.num_train_steps=4", "--config.log_every=2",
                  "--config.checkpoint_every=4", "--config.eval_every=0"]
-    run = subprocess.run([sys.executable, "train.py", "--config=configs/yang19_s4_rc2chp.py", *overrides,
+    run = subprocess.run([sys.executable, "train.py", "--config=yang19_s4_rc2chp", *overrides,
                           f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]

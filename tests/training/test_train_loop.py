@@ -78,7 +78,7 @@ def test_nan_loss_stops_with_step_and_term(tmp_path, data_dir):
 
 
 def test_training_beats_untrained_model_in_eval(tmp_path, data_dir):
-    from eval import evaluate_workdir
+    from jaxhands import evaluate_workdir
 
     config = tiny_config(data_dir, num_train_steps=300, checkpoint_every=300, log_every=100, variant=1,
                          mlp_width=128)

@@ -1,6 +1,6 @@
 """A CI-sized cross-modal VAE config shared by the training tests."""
 
-from configs.common import cross_modal_config
+from jaxhands.configs.spurr18 import cross_modal_config
 
 
 def tiny_config(data_dir, **overrides):

@@ -1,0 +1,149 @@
+"""Every knob of every experiment, declared once with its default.
+
+Library code reads fields as attributes (`config.resnet_width`), never with a
+`config.get(name, default)` fallback: a knob's default lives here and only here. Named
+experiments (jaxhands.configs.spurr18, .yang19) start from `base_config()` and change
+fields; every field can be overridden on the command line
+(`python train.py --config=spurr18_2d_to_3d_var3 --config.num_train_steps=20`).
+
+Optional fields are typed placeholders (`placeholder(float)`: None until set), so they
+can be overridden too (`--config.beta_start=1e-5`). Defaults are CPU-sized; the papers'
+sizes are noted beside them and set by the `*_gpu256` configs.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+from ml_collections.config_dict import placeholder
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.name = "experiment"
+    # "cross_modal" (Spurr et al. 2018) or "latent_alignment" (Yang et al. 2019); see
+    # jaxhands.methods.registry for methods registered by users.
+    c.method = "cross_modal"
+    c.seed = 0
+    _data_fields(c)
+    _optimisation_fields(c)
+    _model_fields(c)
+    _cross_modal_fields(c)
+    _latent_alignment_fields(c)
+    _loop_fields(c)
+    return c
+
+
+def _data_fields(c: ml_collections.ConfigDict) -> None:
+    # dataset: "synthetic" (built-in generator; shards are built under data_dir on first
+    # use), "stb_skeletons" (real STB joints, ../shared/data), or the name or path of a
+    # dataset written by `python -m data_prep <dataset>`.
+    c.dataset = "synthetic"
+    c.data_dir = ""  # "" = $JAXHANDS_DATA_DIR or ~/.cache/jaxhands/datasets
+    c.data_threads = 2  # host threads decoding and augmenting records
+    c.image_size = 64  # side of the images the network sees (Spurr/Yang: 256)
+    c.num_points = 256  # points per cloud (Yang et al.: 256)
+    c.synthetic_num_train = 20000
+    c.synthetic_num_test = 1000
+    c.synthetic_seed = 0
+    c.synthetic_background = "textured"  # or "plain"
+    # Side of the stored synthetic frames; 0 = automatic: image_size without a hand crop,
+    # 2 * image_size with one (the network sees image_size-pixel crops cut from them).
+    c.synthetic_image_size = 0
+    # The papers' crop around the hand, before augmentation (jaxhands.data.hand_crop):
+    # mode "none", "rgb_keypoints" (hand3d box from the 2D keypoints, `margin` times wider)
+    # or "depth_cube" (DeepPrior cube of cube_size_m around the depth centre of mass).
+    c.hand_crop = ml_collections.ConfigDict(dict(mode="none", margin=1.0, cube_size_m=0.3))
+    # jaxhands.data.augment.AugmentConfig; the defaults switch everything off.
+    c.augment = ml_collections.ConfigDict(dict(
+        rotation_max_deg=0.0, scale_range=(1.0, 1.0), shift_max=0.0, flip_prob=0.0, hue_max=0.0,
+        points_from_depth=False))
+    # Semi-supervision: this fraction of the training records keeps its 3D labels (a fixed
+    # seeded subset); labelled_only trains on that subset alone (the supervised baseline).
+    c.labelled_fraction = 1.0
+    c.labelled_only = False
+
+
+def _optimisation_fields(c: ml_collections.ConfigDict) -> None:
+    # Spurr et al.: Adam, lr 1e-4, batch 64.
+    c.batch_size = 64
+    c.num_train_steps = 2000
+    c.learning_rate = 1e-4
+    c.lr_schedule = "constant"  # or "cosine" (decays to lr_min_ratio * learning_rate)
+    c.lr_min_ratio = 0.0
+    c.warmup_steps = 0  # linear warm-up from 0, before either schedule
+    c.adam_b1 = 0.9
+    c.adam_b2 = 0.999
+    c.grad_clip_norm = 0.0  # 0 = no clipping (global norm)
+    # Parallelism: "mesh" (jit over a Mesh, default) or "pmap" (same step function).
+    c.parallel = "mesh"
+
+
+def _model_fields(c: ml_collections.ConfigDict) -> None:
+    c.latent_dim = 64
+    # MLP encoders/decoders of keypoints (Spurr et al.: 6 layers of 512).
+    c.mlp_width = 512
+    c.mlp_layers = 6
+    # ResNet image encoders (Spurr et al.: ResNet-18 of width 64).
+    c.resnet_depth = 18  # 18, 34 or 50
+    c.resnet_width = 64
+    c.resnet_stem = "imagenet"  # or "small" (3x3 stride-1 stem: 2x the resolution, 4x the cost)
+    c.resnet_pooling = "average"  # or "flatten" (keeps the last map's layout, DeepPrior-style)
+    # Initial bias of the ResNet posterior's logvar head; 0 = sigma 1 at the start (the
+    # image configs use -6: with sigma 1, z is almost pure noise at first and an RGB
+    # decoder learns only the mean pose).
+    c.encoder_logvar_init = 0.0
+    c.image_decoder_channels = 256  # first feature map of the image decoder (Spurr Table 4)
+    c.heatmap_size = 32  # 2D heatmaps (Yang et al.)
+    c.heatmap_decoder_channels = 256
+    # Point clouds (Yang et al.): ResPEL encoder, FoldingNet decoder, pose decoder.
+    c.respel_width = 512
+    c.respel_blocks = 3
+    c.folding_width = 512
+    c.pose_decoder_width = 128
+    c.pose_decoder_layers = 4
+    # Pose normalisation before encoding (Spurr Sec. 4: T/S/H invariances).
+    c.invariances = ml_collections.ConfigDict(dict(
+        translation=True, scale=True, handedness=True, root="wrist", reference_bone=("wrist", "middle_mcp")))
+
+
+def _cross_modal_fields(c: ml_collections.ConfigDict) -> None:
+    # Spurr et al. 2018 (jaxhands.methods.cross_modal).
+    c.input_modality = "kp2d"  # kp2d, kp3d, rgb, depth, cloud
+    c.target_modality = "kp3d"  # latent_alignment: "kp3d_vc" (view-corrected)
+    c.variant = 1  # Spurr Sec. 4.3, Variants 1-4
+    c.pairs = ()  # empty: derived from `variant`; or e.g. ("kp2d->kp3d", "kp3d->kp3d")
+    c.schedule = "alternate"  # Alg. 1; "joint" sums all pairs per step
+    c.predict_from = ""  # "" = the first pair's encoder
+    c.beta = 1e-4  # KL weight (end value of the annealing)
+    c.beta_start = placeholder(float)  # None = no annealing
+    c.beta_anneal_steps = 0  # log-linear from beta_start to beta over these steps
+
+
+def _latent_alignment_fields(c: ml_collections.ConfigDict) -> None:
+    # Yang et al. 2019 (jaxhands.methods.latent_alignment).
+    c.strategy = "S1"  # S1-S4
+    c.extra_decoders = ()  # e.g. ("cloud", "heatmap")
+    c.aligned_modality = ""  # S3/S4: the second encoder ("cloud")
+    c.align_beta = 1.0  # beta' of Eq. 3
+    c.loss_weights = ml_collections.ConfigDict(dict(kp3d=1.0, heatmap=1.0, cloud=1.0))  # lambdas of Eq. 11
+    c.cloud_chamfer_weight = 1.0
+    c.cloud_emd_weight = 1.0
+    c.poe_include_prior = False  # product of experts with the N(0, I) prior as an expert
+    c.joint_width = 256  # S3's joint (image, cloud) encoder
+
+
+def _loop_fields(c: ml_collections.ConfigDict) -> None:
+    # Collapse check (jaxhands.training.collapse): a logged pose-prediction spread ratio
+    # (prediction spread / target spread across the batch) below the threshold for this
+    # many steps means one constant output pose; action "warn", "stop" or "off".
+    # Measured (64 px RGB -> 3D): a full-frame run stays at 0.001-0.006 for 1300 steps;
+    # the cropped run starts there too but passes 0.02 by step 450 and 0.2 by 1000.
+    c.collapse_spread_threshold = 0.02
+    c.collapse_patience_steps = 1000
+    c.collapse_action = "warn"
+    c.log_every = 50
+    c.eval_every = 500  # 0 = no quick evaluation during training
+    c.eval_num_batches = 4
+    c.checkpoint_every = 500
+    c.max_checkpoints_to_keep = 3
+    c.async_checkpointing = True

@@ -1,0 +1,69 @@
+"""A trained run as a value: `load_run(workdir)` -> config, method, params, model state.
+
+    run = jaxhands.load_run("workdirs/var3")           # latest checkpoint
+    run = jaxhands.load_run("workdirs/var3", step=1500)
+    joints = run.method.predict(run.params, run.model_state, batch)
+
+Only what prediction needs is read: the checkpoint's params, model state and step (orbax
+partial restore), never the optimizer state, and no data — shapes come from the config
+(jaxhands.data.schema.placeholder_batch), so a run loads on a machine without its dataset.
+`untrained=True` gives the parameters training started from (same seed, same init).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any
+
+import jax
+import ml_collections
+
+from jaxhands.configs import load_config
+from jaxhands.data.schema import placeholder_batch
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    workdir: pathlib.Path
+    config: ml_collections.ConfigDict
+    method: Any  # jaxhands.methods.base.Method
+    params: dict
+    model_state: dict
+    step: int  # updates the parameters have seen; 0 = untrained
+
+
+def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained: bool = False,
+             device: jax.Device | None = None) -> TrainedRun:
+    """The run in `workdir` at checkpoint `step` (default: the latest), on `device`
+    (default: the first local device). Raises FileNotFoundError naming the folder when
+    there is no config.json or no checkpoint, and ValueError for a step not saved."""
+    from jaxhands.training.checkpoints import Checkpointer
+    from jaxhands.training.experiment import build_method
+
+    workdir = pathlib.Path(workdir)
+    if not (workdir / "config.json").is_file():
+        raise FileNotFoundError(f"{workdir / 'config.json'} not found: is {workdir} a training workdir "
+                                "(python train.py --workdir ...)?")
+    config = load_config(workdir)
+    method = build_method(config)
+    params, model_state = initial_params(method, config)
+    if untrained:
+        return TrainedRun(workdir, config, method, params, model_state, 0)
+    device = device or jax.local_devices()[0]
+    placement = jax.sharding.SingleDeviceSharding(device)
+    abstract = {"params": params, "model_state": model_state, "step": jax.numpy.zeros((), jax.numpy.int32)}
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=placement), abstract)
+    checkpointer = Checkpointer(workdir)
+    try:
+        restored = checkpointer.restore_subset(abstract, step)
+    finally:
+        checkpointer.close()
+    return TrainedRun(workdir, config, method, restored["params"], restored["model_state"], int(restored["step"]))
+
+
+def initial_params(method, config: ml_collections.ConfigDict) -> tuple[dict, dict]:
+    """(params, model_state) exactly as `train()` initialises them for `config.seed`
+    (jaxhands.training.state.create_train_state): init depends on shapes, not values."""
+    init_rng, _ = jax.random.split(jax.random.key(config.seed))
+    return jax.jit(method.init)(init_rng, placeholder_batch(config.image_size, config.num_points))
