@@ -37,7 +37,9 @@ def main(argv):
 
     run = load_run(FLAGS.workdir, FLAGS.step)
     method = run.method
-    if not hasattr(method, "latent_walk"):
+    from jaxhands.methods.base import LatentModel
+
+    if not isinstance(method, LatentModel):
         raise SystemExit(f"method {run.config.method!r} has no latent space to sample")
     out = pathlib.Path(FLAGS.workdir) / "samples"
     out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from data_prep.arguments import int_at_least, non_negative_int, positive_int
+from jaxhands.data.argument_types import int_at_least, non_negative_int, positive_int
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-train", type=positive_int, required=True, help="train samples (indices 0..N-1)")

@@ -94,7 +94,7 @@ class ImagePosePredictor:
     """A trained image -> 3D cross-modal VAE (config, params, model_state) for single images."""
 
     def __init__(self, config: ml_collections.ConfigDict, params: dict, model_state: dict):
-        from jaxhands.training.experiment import build_method
+        from jaxhands.methods.registry import build_method
 
         self.config = config
         self.method = build_method(config)
@@ -116,7 +116,7 @@ class ImagePosePredictor:
 
     @classmethod
     def untrained(cls, config: ml_collections.ConfigDict, seed: int = 0) -> "ImagePosePredictor":
-        from jaxhands.training.experiment import build_method
+        from jaxhands.methods.registry import build_method
 
         params, model_state = build_method(config).init(jax.random.key(seed), dummy_batch(config))
         return cls(config, params, model_state)

@@ -39,7 +39,7 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained:
     (default: the first local device). Raises FileNotFoundError naming the folder when
     there is no config.json or no checkpoint, and ValueError for a step not saved."""
     from jaxhands.training.checkpoints import Checkpointer
-    from jaxhands.training.experiment import build_method
+    from jaxhands.methods.registry import build_method
 
     workdir = pathlib.Path(workdir)
     if not (workdir / "config.json").is_file():

@@ -61,6 +61,9 @@ def _data_fields(c: ml_collections.ConfigDict) -> None:
     # seeded subset); labelled_only trains on that subset alone (the supervised baseline).
     c.labelled_fraction = 1.0
     c.labelled_only = False
+    # Labelled rows per batch of the "labelled_mix" stream (jaxhands.data.streams; Crossing
+    # Nets' k labelled pairs among B); 0 = no phase reads that stream.
+    c.stream_labelled_rows = 0
 
 
 def _optimisation_fields(c: ml_collections.ConfigDict) -> None:
@@ -147,3 +150,6 @@ def _loop_fields(c: ml_collections.ConfigDict) -> None:
     c.checkpoint_every = 500
     c.max_checkpoints_to_keep = 3
     c.async_checkpointing = True
+    # Groups initialised from other runs when this one starts (jaxhands.training.init_from):
+    # entries "GROUP=WORKDIR[@STEP][:SOURCE_GROUP]", e.g. ("dec_kp3d=workdirs/pose_vae",).
+    c.init_from = ()

@@ -475,7 +475,7 @@ def build_converted_dataset(spec: ConversionSpec, data_dir: str | os.PathLike, *
 
 def add_common_arguments(parser, *, default_image_size: int = 128) -> None:
     """The --raw, --image-size, --num-points, --seed and --workers options of every converter."""
-    from data_prep.arguments import int_at_least, non_negative_int, positive_int
+    from jaxhands.data.argument_types import int_at_least, non_negative_int, positive_int
 
     parser.add_argument("--raw", required=True, type=pathlib.Path, help="the dataset's raw folder")
     parser.add_argument("--image-size", type=int_at_least(8), default=default_image_size,
@@ -492,7 +492,7 @@ def common_options(args) -> ConversionOptions:
 
 def add_cube_arguments(parser) -> None:
     """--cube-mm of the depth benchmarks (NYU, ICVL, MSRA)."""
-    from data_prep.arguments import positive_int
+    from jaxhands.data.argument_types import positive_int
 
     parser.add_argument("--cube-mm", type=positive_int, default=250,
                         help="side of the metric crop cube around the hand centre, mm (default 250)")

@@ -131,10 +131,12 @@ def _plot_decoded_clouds(run: TrainedRun, experiment, path: pathlib.Path) -> Non
     """Yang et al. Fig. 3 on the first test samples, for methods that decode a cloud."""
     from jaxhands.evaluation.plots import plot_point_cloud_pairs
 
+    from jaxhands.methods.base import DecodesClouds
+
     method = run.method
-    cloud = getattr(method, "cloud_decoder", None)
-    if cloud is None:
+    if not isinstance(method, DecodesClouds) or method.cloud_decoder is None:
         return
+    cloud = method.cloud_decoder
     batch = next(iter(experiment.eval_batches()))
     decode = jax.jit(lambda p, s, b: (method.predict_cloud(p, s, b), method.modality_data(cloud, b)))
     recon, target = (np.asarray(a) for a in decode(run.params, run.model_state, batch))

@@ -1,18 +1,36 @@
-"""The method interface shared by the four papers.
+"""The method interface shared by the four papers (interface v2).
 
 A method is an object with
 
 - `groups`: names of its parameter groups (one Flax module each, e.g. "enc_kp2d");
 - `init(rng, batch) -> (params, model_state)`: dicts group -> params / mutable
-  collections (batch_stats), with explicit parameters, no hidden state;
-- `phases`: a tuple of `Phase`s; each names the groups it updates and its loss
-  `loss(params, model_state, batch, rng, step) -> (loss, (metrics, model_state))`;
-- `phase_index(step) -> int` (traceable): which phase trains at `step` — this is how
-  schedules (Spurr's alternating encoder/decoder pairs, two-stage training, GAN
-  generator/discriminator updates) stay inside one jitted train step;
-- `predict(params, model_state, batch) -> keypoints_3d` [batch, 21, 3] metres,
-  camera frame (using the ground-truth root/scale where the config's invariances
-  say the papers provide them).
+  collections (batch_stats), with explicit parameters, no hidden state; it may depend
+  on the batch's shapes only (jaxhands.load_run initialises from a placeholder batch);
+- `phases`: a tuple of `Phase`s; each names the groups it updates, its pure loss
+  `loss(params, model_state, batch, rng, step) -> (loss, (metrics, model_state))` and
+  the named data stream its batches come from (`Phase.stream`, jaxhands.data.streams);
+- `phase_schedule`: a `PhaseSchedule` (jaxhands.methods.phase_schedule) saying which
+  phase trains at each global step, in plain integers on the host: alternating pairs
+  (Spurr et al. Alg. 1), stages (pose VAE, then GAN, then joint), GAN updates;
+- `batch_fields`: the sample fields its losses and `predict` read (the pipeline decodes,
+  crops and augments only these);
+- `predict(params, model_state, batch) -> keypoints_3d` [batch, 21, 3] metres, camera
+  frame (using the ground-truth root/scale where the config's invariances say the papers
+  provide them).
+
+Optional capabilities, each a small Protocol checked with isinstance, never hasattr:
+
+- `HasOptimizers.optimizers(config) -> {group: GroupOptimizer}`: per-group optimizers
+  (e.g. a GAN's Adam with beta1 0.5); without it every group gets
+  jaxhands.training.optimizer.default_group_optimizer(config);
+- `LatentModel`: encode / decode / sample_prior / latent_walk (sample.py, inference);
+- `DecodesClouds`: predict_cloud and the name of its cloud decoder (eval's clouds.png).
+
+Two players in one phase (a GAN's simultaneous update): one phase whose groups are
+both players' and whose loss returns the sum of the two players' objectives, each
+written so its gradient reaches only its own player (`jax.lax.stop_gradient` on the
+other player's output); the alternating form is two phases on `alternating(2)`.
+tests/training/test_two_player.py trains both forms through train.py.
 
 Everything the step needs is in these pure functions, so training, sharding and
 checkpointing (jaxhands.training) are written once for all methods.
@@ -21,9 +39,11 @@ checkpointing (jaxhands.training) are written once for all methods.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import jax
+
+from jaxhands.methods.phase_schedule import PhaseSchedule
 
 Batch = dict[str, jax.Array]
 LossFn = Callable[[dict, dict, Batch, jax.Array, jax.Array], tuple[jax.Array, tuple[dict, dict]]]
@@ -31,29 +51,52 @@ LossFn = Callable[[dict, dict, Batch, jax.Array, jax.Array], tuple[jax.Array, tu
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
-    """One optimisation phase: the loss and the parameter groups it updates.
-
-    needs_labels: whether the loss reads annotations (2D/3D joints). In semi-supervised
-    training a phase that does not (e.g. Var. 3's image -> image) is fed batches from
-    every training image, one that does from the labelled subset
-    (jaxhands.training.experiment).
-    """
+    """One optimisation phase: the loss, the parameter groups it updates, and the named
+    data stream its batches come from ("train": every training record, each row flagged
+    `labelled`; "labelled", "unlabelled", "labelled_mix", "poses": jaxhands.data.streams)."""
 
     name: str
     groups: tuple[str, ...]
     loss: LossFn
-    needs_labels: bool = True
+    stream: str = "train"
 
 
 class Method(Protocol):
     groups: tuple[str, ...]
     phases: tuple[Phase, ...]
+    phase_schedule: PhaseSchedule
+    batch_fields: tuple[str, ...]
 
     def init(self, rng: jax.Array, batch: Batch) -> tuple[dict, dict]: ...
 
-    def phase_index(self, step: jax.Array) -> jax.Array: ...
-
     def predict(self, params: dict, model_state: dict, batch: Batch) -> jax.Array: ...
+
+
+@runtime_checkable
+class HasOptimizers(Protocol):
+    def optimizers(self, config) -> dict: ...
+
+
+@runtime_checkable
+class LatentModel(Protocol):
+    predict_from: str
+
+    def encode(self, params: dict, model_state: dict, modality: str, batch: Batch, *, train: bool = False): ...
+
+    def decode(self, params: dict, model_state: dict, modality: str, z: jax.Array, *, train: bool = False): ...
+
+    def sample_prior(self, params: dict, model_state: dict, rng: jax.Array, num_samples: int): ...
+
+    def latent_walk(self, params: dict, model_state: dict, batch_a: Batch, batch_b: Batch, num_steps: int): ...
+
+
+@runtime_checkable
+class DecodesClouds(Protocol):
+    cloud_decoder: str | None
+
+    def predict_cloud(self, params: dict, model_state: dict, batch: Batch): ...
+
+    def modality_data(self, name: str, batch: Batch): ...
 
 
 def apply_module(module, params: dict, model_state: dict, group: str, *args, train: bool, **kwargs) -> tuple[Any, dict]:

@@ -32,8 +32,10 @@ import ml_collections
 
 from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
 from jaxhands.methods.base import Phase, apply_module, init_module
+from jaxhands.methods.phase_schedule import alternating
 from jaxhands.evaluation.spread import spread_ratio
-from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, get_modality, pose_3d_to_camera
+from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, pose_3d_to_camera
+from jaxhands.methods.modality_registry import get_modality
 
 
 def beta_at(step, config: ml_collections.ConfigDict):
@@ -99,16 +101,29 @@ class CrossModalVAE:
             raise ValueError("the cross-modal VAE predicts 3D joints: one pair must decode to 'kp3d'")
         schedule = config.schedule
         if schedule == "alternate":
-            self.phases = tuple(
-                Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)]),
-                      needs_labels=get_modality(i).needs_label or get_modality(t).needs_label)
-                for i, t in self.pairs)
+            self.phases = tuple(Phase(f"{i}->{t}", (f"enc_{i}", f"dec_{t}"), self._pair_loss_fn([(i, t)]),
+                                      stream=self._pair_stream(config, i, t)) for i, t in self.pairs)
         elif schedule == "joint":
-            self.phases = (Phase("joint", self.groups, self._pair_loss_fn(self.pairs)),)
+            self.phases = (Phase("joint", self.groups, self._pair_loss_fn(self.pairs),
+                                 stream="labelled" if config.labelled_only else "train"),)
         else:
             raise ValueError(f"config.schedule must be 'alternate' or 'joint', got {schedule!r}")
+        self.phase_schedule = alternating(len(self.phases))
 
     # -- the model's pieces --------------------------------------------------------
+    def _pair_stream(self, config, i: str, t: str) -> str:
+        """Semi-supervision as data streams (Spurr Sec. 5.4): with labelled_fraction < 1, a pair
+        that reads labels trains on the labelled subset when some other pair is label-free
+        (which then sees every record), else every pair sees every record and masks the
+        unlabelled rows; labelled_only (the supervised baseline) puts every pair on the subset."""
+        if config.labelled_only:
+            return "labelled"
+        needs = [get_modality(a).needs_label or get_modality(b).needs_label for a, b in self.pairs]
+        if config.labelled_fraction < 1.0 and not all(needs) and (
+                get_modality(i).needs_label or get_modality(t).needs_label):
+            return "labelled"
+        return "train"
+
     def modality_data(self, name: str, batch):
         return get_modality(name).data(batch, self.invariances)
 
@@ -163,7 +178,7 @@ class CrossModalVAE:
                     # Joints the dataset lacks (stored as zeros) are not reconstruction targets.
                     joint_mask = batch["keypoints_defined"].astype(jnp.float32)
                     recon_mask = joint_mask if mask is None else joint_mask * mask[:, None]
-                recon = get_modality(t).reconstruction_loss(x_hat, target, mask=recon_mask)
+                recon = get_modality(t).loss(x_hat, target, self.config, mask=recon_mask)
                 kl = kl_to_standard_normal(mu, logvar)
                 if mask is None:
                     kl = jnp.mean(kl)
@@ -177,9 +192,6 @@ class CrossModalVAE:
             metrics["loss"] = total
             return total, (metrics, new_state)
         return loss_fn
-
-    def phase_index(self, step):
-        return jnp.asarray(step, jnp.int32) % len(self.phases)
 
     # -- inference -----------------------------------------------------------------
     def predict(self, params, model_state, batch):

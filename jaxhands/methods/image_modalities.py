@@ -1,7 +1,6 @@
 """The image modalities of the cross-modal VAE: "rgb", "depth" and "heatmap".
 
-Registered on import (jaxhands.methods.modalities.get_modality imports this module
-when one of these names is asked for). The stored images are already crops around
+Looked up by name through jaxhands.methods.modality_registry. The stored images are already crops around
 the hand (synthetic samples, converted datasets); their side must equal
 `config.image_size`, which the decoders reconstruct.
 
@@ -27,7 +26,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxhands.methods.modalities import Invariances, Modality, register_modality
+from jaxhands.methods.modalities import Invariances, Modality
 from jaxhands.models.heatmap import HeatmapDecoder, heatmap_loss
 from jaxhands.models.image_decoder import ImageDecoder
 from jaxhands.models.resnet import ResNetEncoder
@@ -100,9 +99,9 @@ def _no_heatmap_encoder(config):
                      "use it as a pair's target, e.g. 'rgb->heatmap'")
 
 
-register_modality(Modality("rgb", rgb_input, _resnet_encoder(3), _image_decoder(3),
-                           needs_label=False, fields=("image",)))
-register_modality(Modality("depth", depth_input, _resnet_encoder(1), _image_decoder(1),
-                           needs_label=False, fields=("depth",)))
-register_modality(Modality("heatmap", heatmap_keypoints, _no_heatmap_encoder, _heatmap_decoder,
-                           reconstruction_loss=heatmap_loss, needs_label=True, fields=("keypoints_2d", "mask")))
+IMAGE_MODALITIES = (
+    Modality("rgb", rgb_input, _resnet_encoder(3), _image_decoder(3), needs_label=False, fields=("image",)),
+    Modality("depth", depth_input, _resnet_encoder(1), _image_decoder(1), needs_label=False, fields=("depth",)),
+    Modality("heatmap", heatmap_keypoints, _no_heatmap_encoder, _heatmap_decoder, reconstruction_loss=heatmap_loss,
+             needs_label=True, fields=("keypoints_2d", "mask")),
+)

@@ -49,10 +49,12 @@ import ml_collections
 
 from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, product_of_gaussian_experts, reparameterize
 from jaxhands.methods.base import Phase, apply_module, init_module
+from jaxhands.methods.phase_schedule import single
 from jaxhands.methods.cross_modal import beta_at
 from jaxhands.evaluation.spread import spread_ratio
-from jaxhands.methods.modalities import Invariances, get_modality
-from jaxhands.methods.point_modalities import cloud_loss, pose_to_camera
+from jaxhands.methods.modalities import Invariances
+from jaxhands.methods.modality_registry import get_modality
+from jaxhands.methods.point_modalities import pose_to_camera
 from jaxhands.models.mlp import GaussianHead
 
 STRATEGIES = ("S1", "S2", "S3", "S4")
@@ -125,7 +127,11 @@ class LatentAlignment:
         self.batch_fields = tuple(dict.fromkeys(f for m in used for f in get_modality(m).fields))
         weights = config.loss_weights
         self.loss_weights = {m: float(weights.get(m.split("_")[0], weights.get(m, 1.0))) for m in self.decoder_names}
-        self.phases = (Phase(f"{self.strategy}:{self.describe()}", self.groups, self.loss),)
+        # Weak supervision (Sec. 5.4): every record, the unlabelled rows masked out of the pose
+        # and heatmap terms; labelled_only trains on the labelled subset alone.
+        self.phases = (Phase(f"{self.strategy}:{self.describe()}", self.groups, self.loss,
+                             stream="labelled" if config.labelled_only else "train"),)
+        self.phase_schedule = single()
 
     def describe(self) -> str:
         """Yang et al.'s "A2B" name, e.g. "rgb+cloud->cloud+heatmap+kp3d_vc"."""
@@ -184,12 +190,8 @@ class LatentAlignment:
         for m in self.decoder_names:
             pred, state[f"dec_{m}"] = self.decode(params, state, m, z, train=train)
             modality = get_modality(m)
-            kwargs = {}
-            if modality.reconstruction_loss is cloud_loss:
-                kwargs = dict(chamfer_weight=self.config.cloud_chamfer_weight,
-                              emd_weight=self.config.cloud_emd_weight)
-            terms[m] = modality.reconstruction_loss(pred, self.modality_data(m, batch),
-                                                    mask=mask if modality.needs_label else None, **kwargs)
+            terms[m] = modality.loss(pred, self.modality_data(m, batch), self.config,
+                                     mask=mask if modality.needs_label else None)
             total = total + self.loss_weights[m] * terms[m]
             if m in POSE_MODALITIES:  # diagnostic only: not part of `total`
                 terms[f"{m}_spread"] = spread_ratio(pred, self.modality_data(m, batch),
@@ -244,9 +246,6 @@ class LatentAlignment:
             total = total + loss_w + loss_j
         metrics["loss"] = total
         return total, (metrics, state)
-
-    def phase_index(self, step):
-        return jnp.zeros((), jnp.int32)
 
     # -- inference -----------------------------------------------------------------
     def predict(self, params, model_state, batch):

@@ -1,9 +1,10 @@
 """Modalities: how a batch of schema samples becomes encoder inputs and decoder targets.
 
 Each `Modality` knows how to build its tensor from a batch (applying the papers'
-invariances), which encoder/decoder modules fit it and its reconstruction loss.
-Image modalities register themselves here too (`register_modality`), so methods
-refer to modalities by name only.
+invariances), which encoder/decoder modules fit it and its reconstruction loss. This
+module holds the keypoint modalities; image and point-cloud ones live in
+image_modalities.py / point_modalities.py, and methods look every one up by name in
+jaxhands.methods.modality_registry.
 
 Invariances (Spurr et al. Sec. 4.5, from Zimmermann & Brox):
 - T (translation): 3D joints relative to the root joint; at test time the
@@ -102,6 +103,8 @@ class Modality:
     labels are withheld (semi-supervised training) are masked out of its terms.
     `fields`: the batch fields `data` reads (the experiment sends only these, plus the
     label fields, to the device).
+    `loss_options(config) -> dict`: keyword arguments of `reconstruction_loss` read from
+    the config (e.g. the cloud loss's Chamfer / EMD weights).
     """
 
     name: str
@@ -111,29 +114,16 @@ class Modality:
     reconstruction_loss: Callable[..., jax.Array] = squared_error
     needs_label: bool = True
     fields: tuple[str, ...] = ()
+    loss_options: Callable[[ml_collections.ConfigDict], dict] = lambda config: {}
 
-
-_MODALITIES: dict[str, Modality] = {}
+    def loss(self, pred, target, config, *, mask=None):
+        """reconstruction_loss(pred, target, mask=mask, **loss_options(config))."""
+        return self.reconstruction_loss(pred, target, mask=mask, **self.loss_options(config))
 
 
 # Modalities whose data are joints [batch, joints, dims]: their predictions' spread
 # across a batch is logged as the collapse check (jaxhands.evaluation.spread).
 POSE_MODALITIES = ("kp2d", "kp3d", "kp3d_vc")
-
-
-def register_modality(modality: Modality) -> None:
-    _MODALITIES[modality.name] = modality
-
-
-def get_modality(name: str) -> Modality:
-    if name not in _MODALITIES:
-        # The image modalities ("rgb", "depth", "heatmap") live in their own module, which
-        # imports the ResNet and decoders; load it only when one is asked for.
-        import jaxhands.methods.image_modalities  # noqa: F401  (registers on import)
-        import jaxhands.methods.point_modalities  # noqa: F401  ("cloud", "kp3d_vc"; registers on import)
-    if name not in _MODALITIES:
-        raise ValueError(f"unknown modality {name!r}; known modalities: {sorted(_MODALITIES)}")
-    return _MODALITIES[name]
 
 
 def mlp_encoder(config):
@@ -150,7 +140,8 @@ def _mlp_decoder(shape):
     return make
 
 
-register_modality(Modality("kp2d", keypoints_2d_input, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2)),
-                           fields=("keypoints_2d", "intrinsics")))
-register_modality(Modality("kp3d", pose_3d_target, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3)),
-                           fields=("keypoints_3d",)))
+KEYPOINT_MODALITIES = (
+    Modality("kp2d", keypoints_2d_input, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 2)),
+             fields=("keypoints_2d", "intrinsics")),
+    Modality("kp3d", pose_3d_target, mlp_encoder, _mlp_decoder((layouts.NUM_JOINTS, 3)), fields=("keypoints_3d",)),
+)

@@ -23,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhands.methods.modalities import Invariances, get_modality, pose_3d_target, pose_3d_to_camera
+from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
+from jaxhands.methods.modality_registry import get_modality
 
 IMAGE_INPUTS = ("rgb", "depth")
 

@@ -1,7 +1,6 @@
 """Point-cloud modalities of Yang et al. ICCV 2019 and the view-corrected 3D pose.
 
-Registered on import (jaxhands.methods.modalities.get_modality imports this module
-when one of these names is asked for):
+Looked up by name through jaxhands.methods.modality_registry:
 
 cloud: the sample's `points` [batch, N, 3] (visible hand surface, camera frame, metres)
   view-corrected, centred and scale-normalised, all without labels, so that samples
@@ -38,8 +37,7 @@ from jaxhands.geometry import layouts
 from jaxhands.geometry.frames import view_correction_rotation
 from jaxhands.losses.emd import approx_emd
 from jaxhands.losses.point_cloud import chamfer_distance
-from jaxhands.methods.modalities import (Invariances, Modality, mlp_encoder, pose_3d_target, pose_frame,
-                                         register_modality)
+from jaxhands.methods.modalities import Invariances, Modality, mlp_encoder, pose_3d_target, pose_frame
 from jaxhands.models.mlp import MLPDecoder
 from jaxhands.models.point_cloud import FoldingNetDecoder, ResPELEncoder
 
@@ -130,9 +128,14 @@ def _pose_decoder(config):
                       num_layers=config.pose_decoder_layers)
 
 
-register_modality(Modality("cloud", cloud_input, _respel_encoder, _folding_decoder, reconstruction_loss=cloud_loss,
-                           needs_label=False, fields=("points",)))
-register_modality(Modality("cloud_uncorrected", cloud_uncorrected_input, _respel_encoder, _folding_decoder,
-                           reconstruction_loss=cloud_loss, needs_label=False, fields=("points",)))
-register_modality(Modality("kp3d_vc", pose_vc_target, mlp_encoder, _pose_decoder,
-                           fields=("keypoints_3d", "points")))
+def _cloud_loss_options(config):
+    return dict(chamfer_weight=config.cloud_chamfer_weight, emd_weight=config.cloud_emd_weight)
+
+
+POINT_MODALITIES = (
+    Modality("cloud", cloud_input, _respel_encoder, _folding_decoder, reconstruction_loss=cloud_loss,
+             needs_label=False, fields=("points",), loss_options=_cloud_loss_options),
+    Modality("cloud_uncorrected", cloud_uncorrected_input, _respel_encoder, _folding_decoder,
+             reconstruction_loss=cloud_loss, needs_label=False, fields=("points",), loss_options=_cloud_loss_options),
+    Modality("kp3d_vc", pose_vc_target, mlp_encoder, _pose_decoder, fields=("keypoints_3d", "points")),
+)

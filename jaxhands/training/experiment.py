@@ -1,6 +1,6 @@
 """An experiment = a method + its train/test data, built from a config.
 
-Methods register here by name (`config.method`); datasets are resolved by
+Methods come from jaxhands.methods.registry (`config.method`); datasets are resolved by
 `config.dataset`: "synthetic" (built on first use), "stb_skeletons" (real STB
 joints), or the name/path of a dataset written by `python -m data_prep`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import jax
 import ml_collections
@@ -18,33 +18,12 @@ import numpy as np
 
 from jaxhands.data import pipeline
 from jaxhands.data.hand_crop import HandCropConfig
+from jaxhands.data.streams import POSE_FIELDS, TrainStreams
 from jaxhands.data.stb_skeletons import STBSkeletonSource
-
-_METHODS: dict[str, Callable[[ml_collections.ConfigDict], Any]] = {}
+from jaxhands.methods.registry import build_method
 
 # Fields every method may read; methods add modality fields (image, depth, points, ...).
 LABEL_FIELDS = ("keypoints_3d", "keypoints_2d", "visible", "intrinsics", "hand_side")
-
-
-def register_method(name: str, factory: Callable[[ml_collections.ConfigDict], Any]) -> None:
-    _METHODS[name] = factory
-
-
-def build_method(config: ml_collections.ConfigDict):
-    if not _METHODS:
-        _register_builtin_methods()
-    if config.method not in _METHODS:
-        raise ValueError(f"config.method={config.method!r} is unknown; known methods: {sorted(_METHODS)}")
-    return _METHODS[config.method](config)
-
-
-def _register_builtin_methods() -> None:
-    from jaxhands.methods.cross_modal import CrossModalVAE
-
-    register_method("cross_modal", CrossModalVAE)
-    from jaxhands.methods.latent_alignment import LatentAlignment
-
-    register_method("latent_alignment", LatentAlignment)
 
 
 def data_root(config: ml_collections.ConfigDict) -> pathlib.Path:
@@ -106,27 +85,6 @@ def build_sources(config: ml_collections.ConfigDict):
     return load_split(path, "train"), load_split(path, "test")
 
 
-@dataclasses.dataclass(frozen=True)
-class RecordSubset:
-    """The records `indices` of a random-access source, as a source of its own."""
-
-    source: Any
-    indices: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int):
-        return self.source[int(self.indices[i])]
-
-
-def _from_subset(batch: dict, subset: RecordSubset) -> dict:
-    """A labelled-subset batch: every row labelled, record_index back in the full split."""
-    batch["record_index"] = subset.indices[np.asarray(batch["record_index"])].astype(np.int32)
-    batch["labelled"] = np.ones(len(batch["record_index"]), bool)
-    return batch
-
-
 @dataclasses.dataclass
 class Experiment:
     config: ml_collections.ConfigDict
@@ -135,12 +93,14 @@ class Experiment:
     test_source: Any
     fields: tuple[str, ...]
 
-    def _select(self, batch: dict) -> dict:
-        missing = [f for f in self.fields if f not in batch]
+    def _select(self, batch: dict, stream: str = "train") -> dict:
+        """The method's fields of a batch; a pose-only stream's batches hold pose fields only."""
+        wanted = tuple(f for f in self.fields if f in POSE_FIELDS) if stream == "poses" else self.fields
+        missing = [f for f in wanted if f not in batch]
         if missing:
             raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "
                            f"{self.config.method!r} needs; it has {sorted(batch)}")
-        out = {k: batch[k] for k in self.fields}
+        out = {k: batch[k] for k in wanted}
         # keypoints_defined [B, 21]: False for canonical joints a dataset lacks (NYU, ICVL),
         # which hold zeros and are masked out of pose losses and metrics.
         for extra in ("labelled", "valid", "record_index", "keypoints_defined"):
@@ -148,75 +108,43 @@ class Experiment:
                 out[extra] = batch[extra]
         return out
 
-    def _labelled_mask(self, indices: np.ndarray) -> np.ndarray:
-        """Semi-supervised split: a fixed seeded subset of `labelled_fraction` of the train
-        records keeps its labels (the same subset whatever the step or process count)."""
-        fraction = self.config.labelled_fraction
-        n = len(self.train_source)
-        order = np.random.default_rng([self.config.seed, 7]).permutation(n)
-        labelled = np.zeros(n, bool)
-        labelled[order[: int(round(fraction * n))]] = True
-        return labelled[indices]
-
-    def _stream(self, source, seed: int, start_step: int):
+    def streams(self) -> TrainStreams:
+        """The named training streams (jaxhands.data.streams) over this experiment's train split."""
         c = self.config
-        return pipeline.make_train_iterator(
-            source, global_batch_size=c.batch_size, seed=seed, start_step=start_step,
-            process_index=jax.process_index(), process_count=jax.process_count(),
-            augment_config=c.augment, hand_crop=hand_crop_config(c), fields=self.fields,
-            num_threads=c.data_threads)
 
-    def _phase_needs_labels(self, steps: np.ndarray) -> np.ndarray:
-        """[len(steps)] bool: whether the phase run at each step reads labels."""
-        needs = np.array([getattr(p, "needs_labels", True) for p in self.method.phases])
-        if len(needs) == 1:
-            return np.full(len(steps), bool(needs[0]))
-        return needs[np.asarray(self.method.phase_index(np.asarray(steps, np.int64)))]
+        def make_iterator(source, seed, position, batch_size, fields):
+            return pipeline.make_train_iterator(
+                source, global_batch_size=batch_size, seed=seed, start_step=position,
+                process_index=jax.process_index(), process_count=jax.process_count(),
+                augment_config=c.augment, hand_crop=hand_crop_config(c), fields=fields, num_threads=c.data_threads)
+        return TrainStreams(self.train_source, seed=c.seed, batch_size=c.batch_size,
+                            labelled_fraction=c.labelled_fraction, fields=self.fields, make_iterator=make_iterator,
+                            labelled_rows=c.stream_labelled_rows)
 
     def train_batches(self, start_step: int) -> Iterator[dict]:
         """This process's rows of the global batches for steps start_step, start_step+1, ...
 
-        Semi-supervised (labelled_fraction < 1): phases that read labels get batches of the
-        labelled subset only and label-free phases batches of every training record: two
-        streams, each a pure function of (seed, its own position), so resuming at any step
-        continues both exactly. With one phase that mixes both kinds of term (the joint
-        schedule), batches come from every record with a per-row `labelled` flag; with
-        config.labelled_only (the supervised baseline) every phase sees the labelled subset.
+        Step s draws from the stream its phase names (`Phase.stream`); each stream is a pure
+        function of (seed, its own position), and a stream's position at start_step is the
+        number of earlier steps that read it (`PhaseSchedule.count_before`), so resuming
+        at any step continues every stream exactly. Nothing is read from the device.
         """
-        c = self.config
-        if c.labelled_fraction >= 1.0:
-            for batch in self._stream(self.train_source, c.seed, start_step):
-                yield self._select(batch)
+        phases, schedule = self.method.phases, self.method.phase_schedule
+        streams = self.streams()
+        names = sorted({p.stream for p in phases})
+        iterators = {}
+        for name in names:
+            readers = [k for k, p in enumerate(phases) if p.stream == name]
+            iterators[name] = streams.batches(name, schedule.count_before(start_step, readers))
+        if len(names) == 1:
+            for batch in iterators[names[0]]:
+                yield self._select(batch, names[0])
             return
-        # The split is computed once; batches look their rows up in it.
-        is_labelled = self._labelled_mask(np.arange(len(self.train_source)))
-        labelled_source = RecordSubset(self.train_source, np.flatnonzero(is_labelled))
-        phases = self.method.phases
-        split = len(phases) > 1 and any(not getattr(p, "needs_labels", True) for p in phases)
-        if c.labelled_only or not split:
-            source = labelled_source if c.labelled_only else self.train_source
-            for batch in self._stream(source, c.seed, start_step):
-                if source is labelled_source:
-                    batch = _from_subset(batch, labelled_source)
-                else:
-                    batch["labelled"] = is_labelled[np.asarray(batch["record_index"])]
-                yield self._select(batch)
-            return
-        # How many batches each stream has produced before start_step.
-        done = self._phase_needs_labels(np.arange(start_step))
-        labelled_it = self._stream(labelled_source, c.seed, int(done.sum()))
-        all_it = self._stream(self.train_source, c.seed + 1, int(start_step - done.sum()))
         step = start_step
         while True:
-            chunk = self._phase_needs_labels(np.arange(step, step + 1024))
-            for needs in chunk:
-                if needs:
-                    batch = _from_subset(next(labelled_it), labelled_source)
-                else:
-                    batch = next(all_it)
-                    batch["labelled"] = is_labelled[np.asarray(batch["record_index"])]
-                yield self._select(batch)
-            step += len(chunk)
+            for k in schedule.indices(np.arange(step, step + 1024)):
+                yield self._select(next(iterators[phases[k].stream]), phases[k].stream)
+            step += 1024
 
     def eval_batches(self, *, box_jitter: float = 0.0) -> Iterator[dict]:
         """Test batches in order, the last padded, each with a `valid` row mask; cropped
@@ -260,7 +188,7 @@ def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) ->
 def build_experiment(config: ml_collections.ConfigDict) -> Experiment:
     method = build_method(config)
     train_source, test_source = build_sources(config)
-    fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(getattr(method, "batch_fields", ()))))
+    fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields)))
     experiment = Experiment(config, method, train_source, test_source, fields)
     check_invariance_joints(config, experiment.example_batch())
     return experiment

@@ -1,9 +1,10 @@
 """The training loop: one loop for every method.
 
-    state <- restore latest checkpoint from <workdir>/checkpoints, or init
+    state <- restore latest checkpoint from <workdir>/checkpoints, or init (+ config.init_from)
     for step in [state.step, num_train_steps):
-        batch <- input pipeline at `step` (deterministic in (seed, step): resume-safe)
-        state, metrics <- jitted step (the method's phase for this step)
+        phase <- method.phase_schedule.index(step)  (host integers, no device round-trip)
+        batch <- the phase's named stream at its position (pure in (seed, position): resume-safe)
+        state, metrics <- that phase's jitted step (per-group optimizers, global-step rates)
         every log_every: summarise, check for NaN/Inf, write metrics.jsonl, progress bar,
             warn if a pose prediction's spread stays ~0 (jaxhands.training.collapse)
         every eval_every: quick test-set EPE on `eval_num_batches` batches
@@ -35,7 +36,8 @@ from jaxhands.training.collapse import CollapseMonitor, is_spread_metric
 from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
-from jaxhands.training.optimizer import make_optimizer
+from jaxhands.training.init_from import apply_init_from
+from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.preemption import StopRequests, TrainingStopped
 from jaxhands.training.state import TrainState, count_params, create_train_state
 
@@ -58,9 +60,9 @@ class TrainResult:
 def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mesh) -> TrainState:
     """The freshly initialised state, replicated over the mesh (same on every process)."""
     example = experiment.example_batch()
-    tx = make_optimizer(config)
+    optimizers = group_optimizers(experiment.method, config)
     rng = jax.random.key(config.seed)
-    state = jax.jit(lambda r, b: create_train_state(experiment.method, tx, r, b))(rng, example)
+    state = jax.jit(lambda r, b: create_train_state(experiment.method, optimizers, r, b))(rng, example)
     return sharding.put_replicated(state, mesh)
 
 
@@ -133,6 +135,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     state = initial_state(experiment, config, mesh)
     if checkpointer.latest_step() is not None:
         state = restore_latest(checkpointer, state)
+    elif config.init_from:  # a fresh run: named groups start from other runs' checkpoints
+        state, _ = apply_init_from(state, config.init_from, experiment.method.groups)
     start_step = int(jax.device_get(state.step))
     writer = MetricsWriter(workdir)
     writer.truncate_after(start_step)
@@ -144,9 +148,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
              count_params(state.params), list(experiment.method.groups), parallel.name, jax.device_count(),
              jax.process_count())
 
-    tx = make_optimizer(config)
+    optimizers = group_optimizers(experiment.method, config)
     state = parallel.place_state(state)
-    step_fn = parallel.compile_step(experiment.method, tx, state)
+    step_fn = parallel.compile_step(experiment.method, optimizers, state)
     predict_fn = make_predict_fn(experiment, mesh)
 
     num_steps = config.num_train_steps
@@ -166,7 +170,11 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
         with StopRequests(checkpointer.reached_preemption) as stop_requests:
             for step in range(start_step, end_step):
                 batch = parallel.put_batch(next(batches))
-                state, metrics = step_fn(step, state, batch)
+                # Between log steps nothing is read back from the device: the phase is chosen
+                # from the step number on the host, metrics stay on the device until the next
+                # log step. The guard turns an accidental sync into an error.
+                with jax.transfer_guard_device_to_host("disallow"):
+                    state, metrics = step_fn(step, state, batch)
                 history.append(parallel.host_metrics(metrics))
                 done = step + 1
                 stopped_by = stop_requests.requested(done)
@@ -194,7 +202,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                     writer.write(done, last)
                     collapse.update(done, {k: v for k, v in last.items() if not k.startswith("eval/")})
                     bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
-                                     if k in ("loss", "eval/mean_epe_mm", "eval/spread") or k.endswith("/recon")
+                                     if k in ("loss", "eval/mean_epe_mm", "eval/spread") or k.endswith("/loss")
                                      or is_spread_metric(k)}, refresh=False)
                     history, history_start = [], done
                     log_t0, log_step0 = time.time(), done

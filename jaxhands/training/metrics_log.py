@@ -25,16 +25,14 @@ def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
 
     `history` holds the step functions' metric dicts {phase: {name: value, count}}
     (host values, see `stack_history`). Returns flat {"phase/name": mean}; with a
-    single phase the prefix is dropped.
+    single phase the prefix is dropped. There is no loss averaged over phases: phases
+    optimise different objectives (a discriminator's and a generator's, two pairs'), so
+    each phase's loss is its own "phase/loss".
     """
     if not history:
         return {}
     phases = list(history[0])
     out: dict[str, float] = {}
-    # "loss": the loss of whichever phase ran, averaged over all steps.
-    step_losses = [float(h[p]["loss"]) for h in history for p in phases if h[p]["count"] and "loss" in h[p]]
-    if step_losses:
-        out["loss"] = float(np.mean(step_losses))
     for phase in phases:
         counts = np.array([h[phase]["count"] for h in history], np.float64)
         if counts.sum() == 0:

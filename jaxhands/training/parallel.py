@@ -52,11 +52,11 @@ class MeshParallel:
     def put_batch(self, local_batch: dict) -> dict:
         return sharding.put_batch(local_batch, self.mesh)
 
-    def compile_step(self, method, tx, example_state) -> PhaseDispatch:
+    def compile_step(self, method, optimizers, example_state) -> PhaseDispatch:
         """step(step_number, state, batch) -> (state, metrics): one jitted function per phase."""
         state_sharding = jax.tree.map(lambda x: x.sharding, example_state)
         return PhaseDispatch(method, [
-            jax.jit(make_train_step(method, tx, phase=k), in_shardings=(state_sharding, sharding.batch_sharding(self.mesh)),
+            jax.jit(make_train_step(method, optimizers, phase=k), in_shardings=(state_sharding, sharding.batch_sharding(self.mesh)),
                     out_shardings=(state_sharding, None), donate_argnums=0)
             for k in range(len(method.phases))])
 
@@ -108,9 +108,9 @@ class PmapParallel:
             out[k] = self._stacked(v.reshape((n, -1) + v.shape[1:]))
         return out
 
-    def compile_step(self, method, tx, example_state) -> PhaseDispatch:
+    def compile_step(self, method, optimizers, example_state) -> PhaseDispatch:
         return PhaseDispatch(method, [
-            jax.pmap(make_train_step(method, tx, axis_name=sharding.DATA_AXIS, phase=k), axis_name=sharding.DATA_AXIS,
+            jax.pmap(make_train_step(method, optimizers, axis_name=sharding.DATA_AXIS, phase=k), axis_name=sharding.DATA_AXIS,
                      donate_argnums=0)
             for k in range(len(method.phases))])
 

@@ -7,7 +7,6 @@ from typing import Any
 import flax.struct
 import jax
 import jax.numpy as jnp
-import optax
 
 
 @flax.struct.dataclass
@@ -24,10 +23,11 @@ class TrainState:
     rng: jax.Array
 
 
-def create_train_state(method, tx: optax.GradientTransformation, rng: jax.Array, example_batch) -> TrainState:
+def create_train_state(method, optimizers: dict, rng: jax.Array, example_batch) -> TrainState:
+    """optimizers: {group: jaxhands.training.optimizer.GroupOptimizer} (group_optimizers)."""
     init_rng, run_rng = jax.random.split(rng)
     params, model_state = method.init(init_rng, example_batch)
-    opt_state = {group: tx.init(params[group]) for group in method.groups}
+    opt_state = {group: optimizers[group].direction.init(params[group]) for group in method.groups}
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
                       opt_state=opt_state, rng=jax.random.key_data(run_rng))
 

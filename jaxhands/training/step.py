@@ -1,11 +1,11 @@
 """One jitted train step for every method.
 
-The step picks the method's phase for the current step (`method.phase_index`),
+The step picks the method's phase for the current step (`method.phase_schedule`),
 differentiates that phase's loss with respect to the phase's parameter groups only,
 and updates those groups with their own optimizer states. With several phases the
 choice is a `lax.switch`, so schedules (alternating pairs, GAN updates, stages)
-compile into one function. A non-finite loss leaves the state unchanged (the host
-loop reports it and stops), so a checkpoint never holds NaN parameters.
+compile into one function. A non-finite loss or gradient leaves the state unchanged (the
+host loop reports it and stops), so a checkpoint never holds NaN parameters.
 
 Metrics come back as {phase name: {metric: value, "count": 1 or 0}}: only the active
 phase has count 1, so the logger averages each phase over the steps it ran.
@@ -20,7 +20,7 @@ import optax
 from jaxhands.training.state import TrainState
 
 
-def _phase_update(method, tx, phase, state: TrainState, batch, rng, axis_name=None):
+def _phase_update(method, optimizers, phase, state: TrainState, batch, rng, axis_name=None):
     frozen = {g: p for g, p in state.params.items() if g not in phase.groups}
 
     def loss_fn(trained):
@@ -34,17 +34,21 @@ def _phase_update(method, tx, phase, state: TrainState, batch, rng, axis_name=No
         grads, loss, metrics, model_state = jax.lax.pmean((grads, loss, metrics, model_state), axis_name)
     params, opt_state = dict(state.params), dict(state.opt_state)
     for g in phase.groups:
-        updates, opt_state[g] = tx.update(grads[g], state.opt_state[g], state.params[g])
-        params[g] = optax.apply_updates(state.params[g], updates)
-    metrics = dict(metrics, grad_norm=optax.tree.norm(grads))
-    finite = jnp.isfinite(loss)
+        opt = optimizers[g]
+        direction, opt_state[g] = opt.direction.update(grads[g], state.opt_state[g], state.params[g])
+        rate = opt.rate(state.step)  # a schedule of the global step
+        params[g] = optax.apply_updates(state.params[g], jax.tree.map(lambda u: -rate * u, direction))
+    grad_norm = optax.tree.norm(grads)
+    metrics = dict(metrics, grad_norm=grad_norm)
+    # A non-finite loss or gradient leaves the state as it was; the host loop then stops
+    # with the step, phase and term (its check reads these metrics at the next log step).
+    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     new_state = state.replace(params=params, opt_state=opt_state, model_state=model_state)
     new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), new_state, state)
     return new_state, metrics
 
 
-def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | None = None,
-                    phase: int | None = None):
+def make_train_step(method, optimizers: dict, axis_name: str | None = None, phase: int | None = None):
     """Returns step(state, batch) -> (state, metrics), not yet compiled.
 
     The same pure function serves both parallel modes: under `jax.jit` with sharded
@@ -52,7 +56,7 @@ def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | N
     `jax.pmap(..., axis_name=...)`, where gradients, metrics and batch statistics are
     averaged over `axis_name` explicitly.
 
-    phase None: the step picks `method.phase_index(state.step)` itself (lax.switch);
+    phase None: the step picks `method.phase_schedule.traced(state.step)` itself (lax.switch);
     phase k: the step always runs phase k, and the caller picks it (see
     `PhaseDispatch`). Both give identical results and metric structures.
     """
@@ -64,7 +68,7 @@ def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | N
         branches, shapes = [], []
         for phase in phases:
             def run(state, batch, rng, phase=phase):
-                return _phase_update(method, tx, phase, state, batch, rng, axis_name)
+                return _phase_update(method, optimizers, phase, state, batch, rng, axis_name)
             branches.append(run)
             shapes.append(jax.eval_shape(run, state, batch, rng)[1])
 
@@ -87,7 +91,7 @@ def make_train_step(method, tx: optax.GradientTransformation, axis_name: str | N
         elif len(wrapped) == 1:
             new_state, metrics = wrapped[0](state, batch, rng)
         else:
-            new_state, metrics = jax.lax.switch(method.phase_index(state.step), wrapped, state, batch, rng)
+            new_state, metrics = jax.lax.switch(method.phase_schedule.traced(state.step), wrapped, state, batch, rng)
         return new_state.replace(step=state.step + 1), metrics
 
     return step
@@ -108,5 +112,5 @@ class PhaseDispatch:
         self.compiled = list(compiled_phases)
 
     def __call__(self, step: int, state, batch):
-        k = int(self.method.phase_index(step)) if len(self.compiled) > 1 else 0
+        k = self.method.phase_schedule.index(step) if len(self.compiled) > 1 else 0
         return self.compiled[k](state, batch)

@@ -8,7 +8,7 @@ import pytest
 from jaxhands.configs.spurr18 import cross_modal_config
 from jaxhands.geometry import camera, layouts
 from jaxhands.methods.cross_modal import CrossModalVAE, variant_pairs
-from jaxhands.training.optimizer import make_optimizer
+from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.state import create_train_state
 from jaxhands.training.step import make_train_step
 
@@ -58,7 +58,7 @@ def test_alternating_schedule_updates_only_the_active_pair():
     config = small_config(4)
     method = CrossModalVAE(config)
     assert [p.name for p in method.phases] == ["kp2d->kp3d", "kp2d->kp2d", "kp3d->kp3d"]
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     batch = random_hands(16)
     state0 = create_train_state(method, tx, jax.random.key(0), batch)
     step = jax.jit(make_train_step(method, tx))
@@ -83,7 +83,7 @@ def test_alternating_schedule_updates_only_the_active_pair():
 def test_joint_schedule_updates_every_group():
     config = small_config(4, schedule="joint")
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     batch = random_hands(8)
     state0 = create_train_state(method, tx, jax.random.key(0), batch)
     state, _ = jax.jit(make_train_step(method, tx))(state0, batch)
@@ -95,7 +95,7 @@ def test_joint_schedule_updates_every_group():
 def test_training_reduces_error_and_predict_restores_metric_frame():
     config = small_config(1, input_modality="kp3d", beta=1e-5)
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     train, test = random_hands(256, seed=1), random_hands(64, seed=2)
     state = create_train_state(method, tx, jax.random.key(0), train)
     step = jax.jit(make_train_step(method, tx))
@@ -118,7 +118,7 @@ def test_training_reduces_error_and_predict_restores_metric_frame():
 def test_non_finite_loss_leaves_state_unchanged():
     config = small_config(1)
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     batch = random_hands(8)
     state0 = create_train_state(method, tx, jax.random.key(0), batch)
     bad = dict(batch, keypoints_3d=batch["keypoints_3d"].at[0, 5, 0].set(jnp.nan))
@@ -127,6 +127,29 @@ def test_non_finite_loss_leaves_state_unchanged():
     for a, b in zip(jax.tree.leaves(state0.params), jax.tree.leaves(state.params)):
         np.testing.assert_array_equal(a, b)
     assert int(state.step) == 1
+
+
+def test_non_finite_gradient_with_a_finite_loss_leaves_state_unchanged():
+    """0 * sqrt(0 * (1 + |theta|^2)) adds 0 to the loss and NaN to the gradient."""
+    from jaxhands.methods.base import Phase
+
+    config = small_config(1)
+    method = CrossModalVAE(config)
+    phase = method.phases[0]
+
+    def trapped(params, model_state, batch, rng, step):
+        value, aux = phase.loss(params, model_state, batch, rng, step)
+        theta = jax.tree.leaves(params[phase.groups[0]])[0]
+        return value + 0.0 * jnp.sqrt(0.0 * (1.0 + jnp.sum(theta ** 2))), aux
+
+    method.phases = (Phase(phase.name, phase.groups, trapped),)
+    tx = group_optimizers(method, config)
+    batch = random_hands(8)
+    state0 = create_train_state(method, tx, jax.random.key(0), batch)
+    state, metrics = jax.jit(make_train_step(method, tx))(state0, batch)
+    assert np.isfinite(float(metrics[phase.name]["loss"])) and not np.isfinite(float(metrics[phase.name]["grad_norm"]))
+    for a, b in zip(jax.tree.leaves((state0.params, state0.opt_state)), jax.tree.leaves((state.params, state.opt_state))):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_config_errors_are_clear():
@@ -141,7 +164,7 @@ def test_host_dispatched_phases_equal_the_switch_step():
 
     config = small_config(4)
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     batch = random_hands(8)
     state_a = state_b = create_train_state(method, tx, jax.random.key(0), batch)
     switch = jax.jit(make_train_step(method, tx))

@@ -12,7 +12,7 @@ from jaxhands.geometry import layouts
 from jaxhands.inference import crop_image, crop_keypoints_to_full, hand_crop_box
 from jaxhands.methods import image_modalities
 from jaxhands.methods.cross_modal import CrossModalVAE
-from jaxhands.methods.modalities import get_modality
+from jaxhands.methods.modality_registry import get_modality
 
 
 def _config(pairs, image_size=16, **extra):

@@ -8,9 +8,10 @@ import pytest
 from jaxhands.configs.yang19 import latent_alignment_config
 from jaxhands.geometry import layouts
 from jaxhands.methods.latent_alignment import LatentAlignment
-from jaxhands.methods.modalities import Invariances, get_modality
+from jaxhands.methods.modalities import Invariances
+from jaxhands.methods.modality_registry import get_modality
 from jaxhands.methods.point_modalities import cloud_input, pose_to_camera, pose_vc_target, view_rotation
-from jaxhands.training.optimizer import make_optimizer
+from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.state import create_train_state
 from jaxhands.training.step import make_train_step
 from tests.methods.test_cross_modal import random_hands
@@ -100,7 +101,7 @@ def test_strategy_trains_its_groups_through_the_generic_step(strategy):
     method = LatentAlignment(config)
     assert set(method.groups) == groups and len(method.phases) == 1 and set(method.phases[0].groups) == groups
     batch = hand_batch()
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     state = create_train_state(method, tx, jax.random.key(0), batch)
     step = jax.jit(make_train_step(method, tx))
     new_state, metrics = step(state, batch)
@@ -118,7 +119,7 @@ def test_unlabelled_samples_train_only_the_cloud_parts():
     config = tiny_config("S2", "cloud", extra=("cloud",))
     method = LatentAlignment(config)
     batch = dict(hand_batch(), labelled=jnp.zeros(4, bool))
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     state = create_train_state(method, tx, jax.random.key(0), batch)
     new_state, metrics = jax.jit(make_train_step(method, tx))(state, batch)
     changed = {g: max(jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))),

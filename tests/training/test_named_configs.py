@@ -26,7 +26,7 @@ def test_there_is_a_config_per_paper_experiment():
 
 @pytest.mark.parametrize("name", config_names())
 def test_named_config_builds_its_method(name):
-    from jaxhands.training.experiment import build_method
+    from jaxhands.methods.registry import build_method
 
     config = get_config(name)
     assert config.name == name  # workdirs and reports are named after the experiment

@@ -57,13 +57,12 @@ class _TwoPhaseMethod:
 
     def __init__(self, method):
         from jaxhands.methods.base import Phase
+        from jaxhands.methods.phase_schedule import alternating
 
         self.batch_fields = getattr(method, "batch_fields", ())
-        self.phases = (Phase("supervised", (), None, needs_labels=True),
-                       Phase("label-free", (), None, needs_labels=False))
-
-    def phase_index(self, step):
-        return np.asarray(step) % 2
+        self.phases = (Phase("supervised", (), None, stream="labelled"),
+                       Phase("label-free", (), None, stream="train"))
+        self.phase_schedule = alternating(2)
 
 
 def test_label_free_phases_see_every_image_and_labelled_phases_only_labels(data_dir):
@@ -91,3 +90,50 @@ def test_label_free_phases_see_every_image_and_labelled_phases_only_labels(data_
     resumed = experiment.train_batches(5)
     for step in range(5, 12):
         np.testing.assert_array_equal(next(resumed)["keypoints_3d"], history[step])
+
+
+class _ThreeStreamMethod:
+    """Stage 1 (3 steps): the labelled_mix stream; then unlabelled and poses alternately."""
+
+    def __init__(self, method):
+        from jaxhands.methods.base import Phase
+        from jaxhands.methods.phase_schedule import staged
+
+        self.batch_fields = method.batch_fields
+        self.phases = (Phase("mix", (), None, stream="labelled_mix"),
+                       Phase("unlabelled", (), None, stream="unlabelled"),
+                       Phase("poses", (), None, stream="poses"))
+        self.phase_schedule = staged([((0,), 3), ((1, 2), None)])
+
+
+def test_named_streams_mix_unlabelled_and_poses_resume_exactly(data_dir):
+    import dataclasses
+
+    from jaxhands.data.streams import POSE_FIELDS
+
+    # An RGB method (its batches hold images): the poses stream must not decode them.
+    base = build_experiment(tiny_config(data_dir, labelled_fraction=0.25, stream_labelled_rows=4,
+                                        input_modality="rgb"))
+    assert "image" in base.fields
+    labelled = {i for i, flag in _labelled_records(base).items() if flag}
+    experiment = dataclasses.replace(base, method=_ThreeStreamMethod(base.method))
+    batches = experiment.train_batches(0)
+    history = []
+    for step in range(11):
+        batch = next(batches)
+        indices = [int(i) for i in batch["record_index"]]
+        history.append(indices)
+        assert len(indices) == 16
+        np.testing.assert_array_equal(batch["keypoints_3d"][1], base.train_source[indices[1]]["keypoints_3d"])
+        if step < 3:  # k = 4 labelled rows, then 12 from every record
+            assert set(indices[:4]) <= labelled
+            np.testing.assert_array_equal(batch["labelled"], [i in labelled for i in indices])
+        elif (step - 3) % 2 == 0:
+            assert not set(indices) & labelled and not batch["labelled"].any()
+            assert "image" in batch
+        else:  # poses: the labelled records' joints only, nothing decoded from images
+            assert set(indices) <= labelled and set(batch) <= set(POSE_FIELDS) | {"record_index", "labelled", "valid"}
+    assert any(i not in labelled for step in range(3) for i in history[step][4:])
+    resumed = experiment.train_batches(6)  # mid-stage 2: each stream continues at its own position
+    for step in range(6, 11):
+        assert [int(i) for i in next(resumed)["record_index"]] == history[step], step

@@ -7,7 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxhands.training import experiment as experiment_lib
+import jaxhands
+
+from jaxhands.methods import registry
 from jaxhands.training.loop import NonFiniteLossError, train
 from tests.training.tiny_configs import tiny_config
 
@@ -36,7 +38,10 @@ def test_resumed_training_equals_uninterrupted(tmp_path, data_dir):
     full_log, resumed_log = read(tmp_path / "full"), read(tmp_path / "resumed")
     assert [r["step"] for r in resumed_log] == [r["step"] for r in full_log]
     for a, b in zip(full_log, resumed_log):
-        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+        assert set(a) == set(b)
+        for key in a:
+            if key not in ("steps_per_sec", "samples_per_sec"):
+                assert a[key] == pytest.approx(b[key], rel=1e-6), key
 
 
 def test_rerun_after_completion_trains_nothing(tmp_path, data_dir):
@@ -46,35 +51,45 @@ def test_rerun_after_completion_trains_nothing(tmp_path, data_dir):
     assert again.steps_run == 0 and int(again.state.step) == 2
 
 
-class _NaNAfterTwoSteps:
-    """Wraps the cross-modal VAE; its loss turns NaN from step 2 on."""
+class _PoisonedAfterTwoSteps:
+    """Wraps the cross-modal VAE; from step 2 on its loss turns NaN ("loss"), or the loss
+    stays finite while its gradient does not ("grad": 0 * sqrt(0 * |theta|^2) is 0 with
+    an infinite derivative, so the gradient is NaN)."""
 
-    def __init__(self, config):
+    def __init__(self, config, kind):
         from jaxhands.methods.base import Phase
         from jaxhands.methods.cross_modal import CrossModalVAE
 
         self.inner = CrossModalVAE(config)
-        self.groups = self.inner.groups
-        self.init, self.predict, self.phase_index = self.inner.init, self.inner.predict, self.inner.phase_index
+        self.groups, self.batch_fields = self.inner.groups, self.inner.batch_fields
+        self.init, self.predict, self.phase_schedule = self.inner.init, self.inner.predict, self.inner.phase_schedule
 
         def poisoned(phase):
             def loss(params, model_state, batch, rng, step):
                 value, aux = phase.loss(params, model_state, batch, rng, step)
-                aux[0]["loss"] = jnp.where(step >= 2, jnp.nan, aux[0]["loss"])
-                return jnp.where(step >= 2, jnp.nan, value), aux
-            return Phase(phase.name, phase.groups, loss)
+                if kind == "loss":
+                    aux[0]["loss"] = jnp.where(step >= 2, jnp.nan, aux[0]["loss"])
+                    return jnp.where(step >= 2, jnp.nan, value), aux
+                theta = jax.tree.leaves(params[phase.groups[0]])[0]
+                # (not jnp.where(step >= 2, trap, 0): where's gradient would carry the NaN at every step)
+                trap = 0.0 * jnp.sqrt(jnp.where(step >= 2, 0.0, 1.0) * (1.0 + jnp.sum(theta ** 2)))
+                return value + trap, aux
+            return Phase(phase.name, phase.groups, loss, stream=phase.stream)
         self.phases = tuple(poisoned(p) for p in self.inner.phases)
 
 
-def test_nan_loss_stops_with_step_and_term(tmp_path, data_dir):
-    experiment_lib.build_method(tiny_config(data_dir))  # registers the built-in methods first
-    experiment_lib.register_method("nan_after_two", _NaNAfterTwoSteps)
-    config = tiny_config(data_dir, method="nan_after_two", checkpoint_every=2, log_every=4)
-    with pytest.raises(NonFiniteLossError, match=r"step 2 in phase 'kp2d->kp3d', term 'loss'"):
-        train(config, tmp_path, progress=False)
+@pytest.mark.parametrize("kind, term", [("loss", "loss"), ("grad", "grad_norm")])
+def test_non_finite_loss_or_gradient_stops_with_step_and_term(tmp_path, data_dir, kind, term):
     from jaxhands.training.checkpoints import Checkpointer
 
+    registry.register_method(f"poisoned_{kind}", lambda config: _PoisonedAfterTwoSteps(config, kind))
+    config = tiny_config(data_dir, method=f"poisoned_{kind}", checkpoint_every=2, log_every=4)
+    with pytest.raises(NonFiniteLossError, match=rf"step 2 in phase 'kp2d->kp3d', term '{term}'"):
+        train(config, tmp_path, progress=False)
     assert Checkpointer(tmp_path).latest_step() == 2  # the checkpoint before the NaN survives
+    # The poisoned update was not applied: the last state in memory never held NaN either.
+    run = jaxhands.load_run(tmp_path)
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(run.params))
 
 
 def test_training_beats_untrained_model_in_eval(tmp_path, data_dir):
@@ -104,3 +119,65 @@ def test_training_beats_untrained_model_in_eval(tmp_path, data_dir):
     assert (tmp_path / "eval_step300" / "metrics.json").is_file()
     with pytest.raises(ValueError, match="needs a hand crop"):
         evaluate_workdir(tmp_path, box_jitter=0.1)
+
+
+class _DeviceSchedule:
+    """alternating(2), but asks the device which phase runs (the pre-v2 way)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def index(self, step):
+        return int(jnp.asarray(step, jnp.int32) % 2)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _forbid_device_reads_in_steps(monkeypatch):
+    """The loop runs each step under jax.transfer_guard_device_to_host("disallow"); on a
+    CPU a device array already lives in host memory, so the guard never fires. Here the
+    guard also makes every read of an array's value (int(), np.asarray, device_get all
+    go through ArrayImpl._value) fail, so the test fails on a CPU where an accelerator
+    would."""
+    import contextlib
+
+    from jax._src.array import ArrayImpl  # private, test-only: the one funnel of device -> host reads
+
+    blocked = {"on": False}
+    value = ArrayImpl._value
+
+    def guarded_value(self):
+        if blocked["on"]:
+            raise AssertionError("a device -> host read inside a train step")
+        return value.fget(self)
+
+    @contextlib.contextmanager
+    def guard(level):
+        assert level == "disallow"
+        blocked["on"] = True
+        try:
+            yield
+        finally:
+            blocked["on"] = False
+
+    monkeypatch.setattr(ArrayImpl, "_value", property(guarded_value))
+    monkeypatch.setattr(jax, "transfer_guard_device_to_host", guard)
+
+
+def test_phase_is_chosen_without_a_device_round_trip(tmp_path, data_dir, monkeypatch):
+    _forbid_device_reads_in_steps(monkeypatch)
+    config = tiny_config(data_dir, num_train_steps=8, log_every=4)  # two alternating phases
+    assert train(config, tmp_path / "host", progress=False).steps_run == 8
+
+    def device_scheduled(config):
+        from jaxhands.methods.cross_modal import CrossModalVAE
+
+        method = CrossModalVAE(config)
+        method.phase_schedule = _DeviceSchedule(method.phase_schedule)
+        return method
+
+    registry.register_method("device_scheduled", device_scheduled)
+    with pytest.raises(AssertionError, match="device -> host read inside a train step"):
+        train(tiny_config(data_dir, num_train_steps=8, log_every=4, method="device_scheduled"),
+              tmp_path / "device", progress=False)

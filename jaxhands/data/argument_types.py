@@ -1,4 +1,4 @@
-"""argparse value types shared by the data_prep converters (errors name the value)."""
+"""argparse value types of the dataset command lines (python -m data_prep ...; errors name the value)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,48 @@
+"""Methods by name: `config.method` -> a factory `(config) -> method`.
+
+Built-in methods are registered when this module is imported (no import-order
+surprises); a user's method is registered with `register_method(name, factory)`, or
+named directly in the config as "package.module:Factory" (imported on use, so a config
+file can point at a method that lives outside jaxhands).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+import ml_collections
+
+from jaxhands.methods.cross_modal import CrossModalVAE
+from jaxhands.methods.latent_alignment import LatentAlignment
+
+MethodFactory = Callable[[ml_collections.ConfigDict], Any]
+
+_METHODS: dict[str, MethodFactory] = {"cross_modal": CrossModalVAE, "latent_alignment": LatentAlignment}
+
+
+def register_method(name: str, factory: MethodFactory) -> None:
+    """Makes `config.method = name` build `factory(config)`; re-registering a name replaces it."""
+    if ":" in name:
+        raise ValueError(f"register_method: {name!r}: ':' is reserved for 'module:Factory' names")
+    _METHODS[name] = factory
+
+
+def method_names() -> list[str]:
+    return sorted(_METHODS)
+
+
+def build_method(config: ml_collections.ConfigDict):
+    """The method `config.method` names: a registered name or "package.module:Factory"."""
+    name = config.method
+    if name in _METHODS:
+        return _METHODS[name](config)
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(f"config.method={name!r}: cannot import {attr} from {module_name} ({err})") from None
+        return factory(config)
+    raise ValueError(f"config.method={name!r} is unknown; registered methods: {method_names()} "
+                     "(or name one as 'package.module:Factory')")
