@@ -8,8 +8,8 @@ evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
 
 - the trained model (latest checkpoint) and, with --early-step, that checkpoint;
 - the untrained model (same config, fresh parameters);
-- the mean pose (jaxhands.methods.mean_pose_baseline);
-- the nearest training crop in pixels (jaxhands.methods.pixel_nearest_neighbour);
+- the mean pose (jaxhands.baselines.mean_pose);
+- the nearest training crop in pixels (jaxhands.baselines.pixel_nearest_neighbour);
 - the trained model on crops from jittered boxes (--box-jitter: centre and side off
   by up to that fraction of the side), the cost of a detector-quality box.
 
@@ -43,8 +43,7 @@ def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
 
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
     from jaxhands import evaluate_workdir, load_config
-    from jaxhands.methods.mean_pose_baseline import evaluate_mean_pose_baseline
-    from jaxhands.methods.pixel_nearest_neighbour import evaluate_pixel_nearest_neighbour
+    from jaxhands.baselines import evaluate_mean_pose, evaluate_pixel_nearest_neighbour
 
     config = load_config(workdir)
     row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
@@ -55,7 +54,7 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
     if early_step:
         row[f"step_{early_step}"] = _summary(evaluate_workdir(workdir, step=early_step))
     row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
-    mean = evaluate_mean_pose_baseline(config)
+    mean = evaluate_mean_pose(config)
     row["mean_pose"] = {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
     nn = evaluate_pixel_nearest_neighbour(config)
     row["pixel_nearest_neighbour"] = {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",

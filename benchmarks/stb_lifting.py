@@ -29,7 +29,7 @@ def main():
     from jaxhands.configs import get_config
     from jaxhands.data.stb_skeletons import STBSkeletonSource
     from jaxhands.methods.modalities import Invariances
-    from jaxhands.methods.nearest_neighbour import NearestNeighbourLifting
+    from jaxhands.baselines.keypoint_nearest_neighbour import NearestNeighbourLifting
     from jaxhands.training.loop import train
 
     rows = []

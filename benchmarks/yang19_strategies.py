@@ -46,7 +46,7 @@ def main():
     import numpy as np
 
     from jaxhands import evaluate_workdir
-    from jaxhands.methods.mean_pose_baseline import evaluate_mean_pose_baseline
+    from jaxhands.baselines import evaluate_mean_pose
     from jaxhands.training.loop import train
 
     rows = []
@@ -67,7 +67,7 @@ def main():
                 untrained = evaluate_workdir(workdir, untrained=True)["mean_epe_mm"]
             print(f"{name} seed {seed}: {epes[-1]:.2f} mm after {config.num_train_steps} steps", flush=True)
         baseline_config = load_config(name, overrides)
-        mean_pose = evaluate_mean_pose_baseline(baseline_config)["mean_epe_mm"]
+        mean_pose = evaluate_mean_pose(baseline_config)["mean_epe_mm"]
         rows.append((name, untrained, mean_pose, epes, seconds))
 
     print(f"\nmean EPE [mm] on the synthetic test split, {args.steps or 'config'} steps, seeds {args.seeds} "

@@ -12,15 +12,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxhands.losses.reductions import reduce_samples
+
 
 def _reduce(value: jax.Array, reduction: str) -> jax.Array:
-    if reduction == "none":
-        return value
-    if reduction == "mean":
-        return jnp.mean(value)
-    if reduction == "sum":
-        return jnp.sum(value)
-    raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    return reduce_samples(value, reduction)
 
 
 def _check_pair(mu, logvar, name: str) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxhands.losses.reductions import reduce_samples
+
 
 def _broadcast_mask(mask, target) -> jax.Array:
     mask = jnp.asarray(mask, dtype=target.dtype)
@@ -24,15 +26,9 @@ def _broadcast_mask(mask, target) -> jax.Array:
 
 
 def _reduce_samples(per_sample: jax.Array, sample_weight: jax.Array | None, reduction: str) -> jax.Array:
-    if reduction == "none":
-        return per_sample
-    if reduction == "sum":
-        return jnp.sum(per_sample)
-    if reduction == "mean":
-        if sample_weight is None:
-            return jnp.mean(per_sample)
-        return jnp.sum(per_sample) / jnp.maximum(jnp.sum(sample_weight), 1.0)
-    raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    # per_sample is already 0 where the mask is (the mask multiplied the error), so the
+    # masked mean over samples with any masked-in entry is masked_mean(per_sample, weight).
+    return reduce_samples(per_sample, reduction, sample_weight)
 
 
 def squared_error(pred, target, *, mask=None, reduction: str = "mean") -> jax.Array:

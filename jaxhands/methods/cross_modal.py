@@ -31,23 +31,13 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
-from jaxhands.methods.base import Phase, apply_module, init_module
+from jaxhands.losses.reductions import masked_mean
+from jaxhands.methods.base import Phase
 from jaxhands.methods.phase_schedule import alternating
 from jaxhands.evaluation.spread import spread_ratio
 from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
-
-
-def beta_at(step, config: ml_collections.ConfigDict):
-    """KL weight at `step`: constant `beta`, or log-linear annealing from `beta_start`
-    over `beta_anneal_steps` (Yang et al. anneal 1e-5 -> 1e-3)."""
-    beta = config.beta
-    start = config.beta_start
-    steps = config.beta_anneal_steps
-    if start is None or not steps:
-        return jnp.asarray(beta, jnp.float32)
-    t = jnp.clip(jnp.asarray(step, jnp.float32) / steps, 0.0, 1.0)
-    return jnp.exp(jnp.log(start) + t * (jnp.log(beta) - jnp.log(start)))
+from jaxhands.methods.vae_parts import EncodersDecoders, beta_at
 
 
 VARIANTS = {
@@ -88,9 +78,10 @@ class CrossModalVAE:
         self.invariances = Invariances.from_config(config)
         encoder_modalities = sorted({i for i, _ in self.pairs})
         decoder_modalities = sorted({t for _, t in self.pairs})
-        self.encoders = {m: get_modality(m).make_encoder(config) for m in encoder_modalities}
-        self.decoders = {m: get_modality(m).make_decoder(config) for m in decoder_modalities}
-        self.groups = tuple([f"enc_{m}" for m in encoder_modalities] + [f"dec_{m}" for m in decoder_modalities])
+        self.parts = EncodersDecoders({m: get_modality(m).make_encoder(config) for m in encoder_modalities},
+                                      {m: get_modality(m).make_decoder(config) for m in decoder_modalities},
+                                      self.invariances, config.latent_dim)
+        self.encoders, self.decoders, self.groups = self.parts.encoders, self.parts.decoders, self.parts.groups
         # The batch fields the modalities read (jaxhands.training.experiment sends these to the device).
         self.batch_fields = tuple(dict.fromkeys(
             f for m in encoder_modalities + decoder_modalities for f in get_modality(m).fields))
@@ -124,33 +115,20 @@ class CrossModalVAE:
             return "labelled"
         return "train"
 
+    # -- the model's pieces (jaxhands.methods.vae_parts) ------------------------------
     def modality_data(self, name: str, batch):
-        return get_modality(name).data(batch, self.invariances)
-
-    def _hand_side(self, batch):
-        return batch["hand_side"] if self.invariances.handedness else None
+        return self.parts.modality_data(name, batch)
 
     def encode(self, params, model_state, modality: str, batch, *, train: bool = False):
         """q(z | x_modality): ((mu, logvar), updated state of the encoder group)."""
-        group = f"enc_{modality}"
-        x = self.modality_data(modality, batch)
-        return apply_module(self.encoders[modality], params, model_state, group, x, self._hand_side(batch), train=train)
+        return self.parts.encode(params, model_state, modality, batch, train=train)
 
     def decode(self, params, model_state, modality: str, z, *, train: bool = False):
         """p(x_modality | z) in the modality's model space: (x, updated decoder state)."""
-        return apply_module(self.decoders[modality], params, model_state, f"dec_{modality}", z, train=train)
+        return self.parts.decode(params, model_state, modality, z, train=train)
 
     def init(self, rng, batch):
-        params, model_state = {}, {}
-        z = jnp.zeros((batch["keypoints_3d"].shape[0], self.config.latent_dim), jnp.float32)
-        for m, module in self.encoders.items():
-            rng, key = jax.random.split(rng)
-            params[f"enc_{m}"], model_state[f"enc_{m}"] = init_module(
-                key, module, self.modality_data(m, batch), self._hand_side(batch))
-        for m, module in self.decoders.items():
-            rng, key = jax.random.split(rng)
-            params[f"dec_{m}"], model_state[f"dec_{m}"] = init_module(key, module, z)
-        return params, model_state
+        return self.parts.init(rng, batch)
 
     # -- training ------------------------------------------------------------------
     def _sample_mask(self, batch, i: str, t: str):
@@ -179,11 +157,7 @@ class CrossModalVAE:
                     joint_mask = batch["keypoints_defined"].astype(jnp.float32)
                     recon_mask = joint_mask if mask is None else joint_mask * mask[:, None]
                 recon = get_modality(t).loss(x_hat, target, self.config, mask=recon_mask)
-                kl = kl_to_standard_normal(mu, logvar)
-                if mask is None:
-                    kl = jnp.mean(kl)
-                else:
-                    kl = jnp.sum(kl * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+                kl = masked_mean(kl_to_standard_normal(mu, logvar), mask)
                 total = total + recon + beta * kl
                 metrics[f"{i}->{t}/recon"] = recon
                 metrics[f"{i}->{t}/kl"] = kl

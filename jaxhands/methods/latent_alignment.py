@@ -13,7 +13,7 @@ For a posterior q = (mu, logvar) the named piece `elbo_terms` is
 (a loss, i.e. the negative ELBO), with L_pose = ||y^ - y||^2 (Eq. 10), L_heat (Eq. 7),
 L_cloud = Chamfer + EMD (Eq. 8, 9), lambda_pose = 1, lambda_heat = 0.01, lambda_cloud =
 1 (Eq. 11; config.loss_weights). beta is annealed log-linearly from beta_start = 1e-5 to
-beta = 1e-3 (Sec. 5; cross_modal.beta_at). Strategies (config.strategy):
+beta = 1e-3 (Sec. 5; vae_parts.beta_at). Strategies (config.strategy):
 
 S1 (Eq. 1):      L = ELBO(q_x; {y})
 S2 (Alg. 1):     L = ELBO(q_x; D)                       (one encoder, several decoders)
@@ -48,12 +48,13 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, product_of_gaussian_experts, reparameterize
-from jaxhands.methods.base import Phase, apply_module, init_module
+from jaxhands.methods.base import Phase
 from jaxhands.methods.phase_schedule import single
-from jaxhands.methods.cross_modal import beta_at
+from jaxhands.losses.reductions import masked_mean
 from jaxhands.evaluation.spread import spread_ratio
 from jaxhands.methods.modalities import Invariances
 from jaxhands.methods.modality_registry import get_modality
+from jaxhands.methods.vae_parts import EncodersDecoders, beta_at
 from jaxhands.methods.point_modalities import pose_to_camera
 from jaxhands.models.mlp import GaussianHead
 
@@ -77,13 +78,6 @@ class JointEncoder(nn.Module):
         mu_w, logvar_w = self.encoder_w(w, hand_side, train=train)
         h = nn.relu(nn.Dense(self.width, name="fuse")(jnp.concatenate([mu_x, logvar_x, mu_w, logvar_w], -1)))
         return GaussianHead(self.latent_dim, name="head")(h)
-
-
-def masked_mean(values, mask):
-    """Mean of per-sample values [B] over masked-in samples (all samples for mask None)."""
-    if mask is None:
-        return jnp.mean(values)
-    return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
 class LatentAlignment:
@@ -114,15 +108,17 @@ class LatentAlignment:
             self.aligned = None
         self.invariances = Invariances.from_config(config)
 
-        self.encoders = {self.input: get_modality(self.input).make_encoder(config)}
+        encoders = {self.input: get_modality(self.input).make_encoder(config)}
         if self.strategy == "S4":
-            self.encoders[self.aligned] = get_modality(self.aligned).make_encoder(config)
+            encoders[self.aligned] = get_modality(self.aligned).make_encoder(config)
         if self.strategy == "S3":
-            self.encoders["joint"] = JointEncoder(
+            encoders["joint"] = JointEncoder(
                 get_modality(self.input).make_encoder(config), get_modality(self.aligned).make_encoder(config),
                 latent_dim=config.latent_dim, width=config.joint_width)
-        self.decoders = {m: get_modality(m).make_decoder(config) for m in self.decoder_names}
-        self.groups = tuple([f"enc_{m}" for m in self.encoders] + [f"dec_{m}" for m in self.decoders])
+        self.parts = EncodersDecoders(encoders, {m: get_modality(m).make_decoder(config) for m in self.decoder_names},
+                                      self.invariances, config.latent_dim,
+                                      encoder_inputs={"joint": (self.input, self.aligned or self.input)})
+        self.encoders, self.decoders, self.groups = self.parts.encoders, self.parts.decoders, self.parts.groups
         used = [self.input, *self.decoder_names] + ([self.aligned] if self.aligned else [])
         self.batch_fields = tuple(dict.fromkeys(f for m in used for f in get_modality(m).fields))
         weights = config.loss_weights
@@ -140,24 +136,18 @@ class LatentAlignment:
 
     # -- the model's pieces --------------------------------------------------------
     def modality_data(self, name: str, batch):
-        return get_modality(name).data(batch, self.invariances)
+        return self.parts.modality_data(name, batch)
 
     def _hand_side(self, batch):
-        return batch["hand_side"] if self.invariances.handedness else None
+        return self.parts.hand_side(batch)
 
     def encode(self, params, model_state, which: str, batch, *, train: bool = False):
         """q(z | .) of encoder `which` (a modality name, or "joint" for S3's q(z | x, w)):
         ((mu, logvar) each [B, latent_dim], the encoder group's updated state)."""
-        group = f"enc_{which}"
-        if which == "joint":
-            args = (self.modality_data(self.input, batch), self.modality_data(self.aligned, batch))
-        else:
-            args = (self.modality_data(which, batch),)
-        return apply_module(self.encoders[which], params, model_state, group, *args, self._hand_side(batch),
-                            train=train)
+        return self.parts.encode(params, model_state, which, batch, train=train)
 
     def decode(self, params, model_state, modality: str, z, *, train: bool = False):
-        return apply_module(self.decoders[modality], params, model_state, f"dec_{modality}", z, train=train)
+        return self.parts.decode(params, model_state, modality, z, train=train)
 
     def joint_posterior(self, mu_x, logvar_x, mu_w, logvar_w):
         """S4's GProd(q_x, q_w) (Eq. 5-6), element-wise: (mu, logvar)."""
@@ -165,19 +155,7 @@ class LatentAlignment:
                                            include_prior=bool(self.config.poe_include_prior))
 
     def init(self, rng, batch):
-        params, model_state = {}, {}
-        z = jnp.zeros((batch["keypoints_3d"].shape[0], self.config.latent_dim), jnp.float32)
-        for which, module in self.encoders.items():
-            rng, key = jax.random.split(rng)
-            if which == "joint":
-                args = (self.modality_data(self.input, batch), self.modality_data(self.aligned, batch))
-            else:
-                args = (self.modality_data(which, batch),)
-            params[f"enc_{which}"], model_state[f"enc_{which}"] = init_module(key, module, *args, self._hand_side(batch))
-        for m, module in self.decoders.items():
-            rng, key = jax.random.split(rng)
-            params[f"dec_{m}"], model_state[f"dec_{m}"] = init_module(key, module, z)
-        return params, model_state
+        return self.parts.init(rng, batch)
 
     # -- training ------------------------------------------------------------------
     def _label_mask(self, batch):

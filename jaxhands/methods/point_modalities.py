@@ -37,6 +37,7 @@ from jaxhands.geometry import layouts
 from jaxhands.geometry.frames import view_correction_rotation
 from jaxhands.losses.emd import approx_emd
 from jaxhands.losses.point_cloud import chamfer_distance
+from jaxhands.losses.reductions import masked_mean
 from jaxhands.methods.modalities import Invariances, Modality, mlp_encoder, pose_3d_target, pose_frame
 from jaxhands.models.mlp import MLPDecoder
 from jaxhands.models.point_cloud import FoldingNetDecoder, ResPELEncoder
@@ -108,10 +109,7 @@ def cloud_loss(pred, target, *, mask=None, chamfer_weight: float = 1.0, emd_weig
     if emd_weight:
         per_sample = per_sample + emd_weight * approx_emd(pred, target, batch_reduction="none")
     per_sample = jnp.broadcast_to(jnp.asarray(per_sample, pred.dtype), pred.shape[:1])
-    if mask is None:
-        return jnp.mean(per_sample)
-    mask = jnp.asarray(mask, pred.dtype)
-    return jnp.sum(per_sample * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+    return masked_mean(per_sample, mask)
 
 
 def _respel_encoder(config):

@@ -26,10 +26,6 @@ from jaxhands.training import sharding
 from jaxhands.training.step import PhaseDispatch, make_train_step
 
 
-def _abstract(state):
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
-
-
 class MeshParallel:
     name = "mesh"
 
@@ -41,12 +37,6 @@ class MeshParallel:
         return sharding.put_replicated(state, self.mesh)
 
     def checkpoint_state(self, state):
-        return state
-
-    def abstract_checkpoint_state(self, placed_state):
-        return _abstract(placed_state)
-
-    def from_checkpoint(self, state):
         return state
 
     def put_batch(self, local_batch: dict) -> dict:
@@ -62,9 +52,6 @@ class MeshParallel:
 
     def host_metrics(self, metrics):
         return metrics
-
-    def step_of(self, state) -> int:
-        return int(jax.device_get(state.step))
 
 
 class PmapParallel:
@@ -92,12 +79,6 @@ class PmapParallel:
         return jax.tree.map(lambda x: jax.make_array_from_callback(np.shape(x), replicated, lambda idx: np.asarray(x)[idx]),
                             host)
 
-    def abstract_checkpoint_state(self, placed_state):
-        return _abstract(self.checkpoint_state(placed_state))
-
-    def from_checkpoint(self, state):
-        return self.place_state(state)
-
     def put_batch(self, local_batch: dict) -> dict:
         n = len(self.devices)
         out = {}
@@ -116,9 +97,6 @@ class PmapParallel:
 
     def host_metrics(self, metrics):
         return jax.tree.map(lambda x: x[0], metrics)
-
-    def step_of(self, state) -> int:
-        return int(jax.device_get(state.step[0]))
 
 
 def make_parallel(name: str, mesh=None):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from jaxhands.configs import get_config
-from jaxhands.methods.mean_pose_baseline import mean_normalized_pose, predict_mean_pose
+from jaxhands.baselines.mean_pose import mean_normalized_pose, predict_mean_pose
 from jaxhands.methods.modalities import Invariances
 from jaxhands.training.experiment import build_sources
 from jaxhands.training.loop import train

@@ -8,21 +8,20 @@ neighbour's normalised pose (`pose_3d_target`: root-relative, bone-scaled) is pu
 back in the camera frame with the test sample's ground-truth root and scale, the
 same information the VAE's `predict` gets. A learnt model that does not beat this
 has only memorised appearance; one that does not beat the mean pose has learnt
-nothing (jaxhands.methods.mean_pose_baseline).
+nothing (jaxhands.baselines.mean_pose).
 
-    python -m jaxhands.methods.pixel_nearest_neighbour --workdir workdirs/spurr18_rgb_to_3d_var1 [--out nn.json]
-    python -m jaxhands.methods.pixel_nearest_neighbour --config=spurr18_rgb_to_3d_var1
+    python -m jaxhands.baselines pixel_nearest_neighbour --workdir=workdirs/spurr18_rgb_to_3d_var1 [--out=nn.json]
+    python -m jaxhands.baselines pixel_nearest_neighbour --config=spurr18_rgb_to_3d_var1
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxhands.baselines.scoring import baseline_metrics
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
 
@@ -70,7 +69,6 @@ def _inputs_and_poses(batches, modality, inv: Invariances, pool_size: int):
 def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
     """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline."""
     from jaxhands.data import pipeline
-    from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm
     from jaxhands.training.experiment import build_sources, hand_crop_config
 
     name = config.input_modality
@@ -91,29 +89,6 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
     idx = nearest_indices(queries, keys)
     gt = test["keypoints_3d"].astype(np.float32)
     pred = np.asarray(pose_3d_to_camera(jnp.asarray(train_poses[idx]), {"keypoints_3d": jnp.asarray(gt)}, inv))
-    metrics = evaluate_keypoints(pred, gt, test["visible"])
-    return {"baseline": f"nearest training crop in pixels ({pool_size}x{pool_size} area-averaged {name} input, L2)",
-            "mean_epe_mm": float(metrics["mean_epe_mm"]), "median_epe_mm": float(metrics["median_epe_mm"]),
-            "auc_20_50": float(metrics["auc"]), "pa_mean_epe_mm": pa_mean_epe_mm(pred, gt, test["visible"]),
-            "num_samples": int(gt.shape[0]), "num_train": int(keys.shape[0]), "crop": crop.mode,
-            "pool_size": pool_size}
-
-
-def main(argv=None) -> int:
-    from jaxhands.methods.mean_pose_baseline import add_run_arguments, parse_run_args
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_run_arguments(parser)
-    parser.add_argument("--pool-size", type=int, default=16, help="side of the pooled image compared in L2")
-    args, config = parse_run_args(parser, argv)
-    result = evaluate_pixel_nearest_neighbour(config, pool_size=args.pool_size)
-    print(f"pixel nearest neighbour on {result['num_samples']} test samples ({result['num_train']} training crops): "
-          f"mean EPE {result['mean_epe_mm']:.2f} mm, median {result['median_epe_mm']:.2f} mm, "
-          f"PA-EPE {result['pa_mean_epe_mm']:.2f} mm, AUC 20-50 {result['auc_20_50']:.4f}")
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return baseline_metrics(pred, gt, test["visible"], num_train=keys.shape[0], crop=crop.mode, pool_size=pool_size,
+                            baseline=f"nearest training crop in pixels ({pool_size}x{pool_size} area-averaged "
+                                     f"{name} input, L2)")

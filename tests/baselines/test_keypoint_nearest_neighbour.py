@@ -1,6 +1,6 @@
 import numpy as np
 
-from jaxhands.methods.nearest_neighbour import NearestNeighbourLifting
+from jaxhands.baselines.keypoint_nearest_neighbour import NearestNeighbourLifting
 from tests.methods.test_cross_modal import random_hands
 
 

@@ -4,7 +4,7 @@ exact recovery when every test crop is also a training crop."""
 import numpy as np
 import pytest
 
-from jaxhands.methods import pixel_nearest_neighbour as pnn
+from jaxhands.baselines import pixel_nearest_neighbour as pnn
 
 
 def test_pooled_pixels_by_hand():

@@ -1,4 +1,4 @@
-"""Nearest-neighbour 2D -> 3D lifting: the baseline of the STB lifting experiment.
+"""Nearest-neighbour 2D -> 3D lifting: the baseline of the 2D -> 3D experiments (STB lifting).
 
 Each test 2D pose, normalised exactly as the cross-modal VAE's 2D input
 (`modalities.keypoints_2d_input`: intrinsics-free, and root-relative / scale-free
@@ -6,6 +6,8 @@ per the T and S invariances), takes the 3D pose (`pose_3d_target`) of the train
 sample whose normalised 2D pose is nearest in Euclidean distance over all 42
 coordinates; the 3D pose is then put back in the camera frame with the test
 sample's ground-truth root and scale (`pose_3d_to_camera`), as for the VAE.
+
+    python -m jaxhands.baselines keypoint_nearest_neighbour --config=spurr18_stb_2d_to_3d_var1
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxhands.baselines.scoring import baseline_metrics, stacked_records
 from jaxhands.methods.modalities import Invariances, keypoints_2d_input, pose_3d_target, pose_3d_to_camera
 
 
@@ -53,3 +56,16 @@ def _nearest(queries, keys):
     # ||q - k||^2 = |q|^2 - 2 q.k + |k|^2; |q|^2 does not change the argmin.
     d = jnp.sum(keys * keys, axis=1)[None, :] - 2.0 * queries @ keys.T
     return jnp.argmin(d, axis=1)
+
+
+def evaluate_keypoint_nearest_neighbour(config) -> dict:
+    """The baseline's metrics (jaxhands.baselines.scoring) on config's test split, fitted on
+    its whole training split with the config's invariances."""
+    from jaxhands.training.experiment import build_sources
+
+    train_source, test_source = build_sources(config)
+    fields = ("keypoints_2d", "keypoints_3d", "intrinsics", "visible", "hand_side")
+    model = NearestNeighbourLifting(Invariances.from_config(config)).fit(stacked_records(train_source, fields))
+    test = stacked_records(test_source, fields)
+    return baseline_metrics(model.predict(test), test["keypoints_3d"], test["visible"], num_train=len(train_source),
+                            baseline="nearest training 2D pose (normalised as the VAE's input, L2 over 42 coordinates)")

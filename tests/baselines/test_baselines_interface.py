@@ -1,0 +1,62 @@
+"""One interface for the baselines: names, shared metric keys, values against brute force,
+and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxhands.baselines import BASELINES, evaluate_baseline
+from jaxhands.evaluation.metrics import evaluate_keypoints
+from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
+from jaxhands.training.experiment import build_sources
+from tests.training.tiny_configs import tiny_config
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+KEYS = {"name", "mean_epe_mm", "median_epe_mm", "auc_20_50", "pa_mean_epe_mm", "num_samples", "num_train"}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return tiny_config(tmp_path_factory.mktemp("baselines_data"))
+
+
+def test_mean_pose_equals_brute_force(config):
+    result = evaluate_baseline("mean_pose", config)
+    assert KEYS <= set(result) and result["num_samples"] == 40 and result["num_train"] == 400
+    train, test = build_sources(config)
+    inv = Invariances.from_config(config)
+    poses = np.stack([np.asarray(pose_3d_target({"keypoints_3d": train[i]["keypoints_3d"][None]}, inv))[0]
+                      for i in range(len(train))])
+    gt = np.stack([test[i]["keypoints_3d"] for i in range(len(test))]).astype(np.float32)
+    visible = np.stack([test[i]["visible"] for i in range(len(test))])
+    pred = np.asarray(pose_3d_to_camera(np.broadcast_to(poses.mean(0), gt.shape), {"keypoints_3d": gt}, inv))
+    assert result["mean_epe_mm"] == pytest.approx(float(evaluate_keypoints(pred, gt, visible)["mean_epe_mm"]),
+                                                  rel=1e-4)
+
+
+def test_keypoint_nearest_neighbour_beats_the_mean_pose_on_2d_input(config):
+    mean = evaluate_baseline("mean_pose", config)
+    nn = evaluate_baseline("keypoint_nearest_neighbour", config)
+    assert KEYS <= set(nn) and nn["num_train"] == 400
+    assert nn["mean_epe_mm"] < 0.9 * mean["mean_epe_mm"], (nn["mean_epe_mm"], mean["mean_epe_mm"])
+    with pytest.raises(ValueError, match="unknown baseline 'median'"):
+        evaluate_baseline("median", config)
+    assert sorted(BASELINES) == ["keypoint_nearest_neighbour", "mean_pose", "pixel_nearest_neighbour"]
+
+
+def test_command_line_writes_the_result(config, tmp_path):
+    out = tmp_path / "mean.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "-m", "jaxhands.baselines", "mean_pose", "--config=tests/training/tiny_train_config.py",
+                          f"--config.data_dir={config.data_dir}", f"--out={out}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(out.read_text())["mean_epe_mm"] == pytest.approx(evaluate_baseline("mean_pose", config)["mean_epe_mm"])
+    assert "mean_pose on 40 test samples" in run.stdout
