@@ -29,6 +29,7 @@ def base_config() -> ml_collections.ConfigDict:
     _model_fields(c)
     _cross_modal_fields(c)
     _latent_alignment_fields(c)
+    _crossing_nets_fields(c)
     _loop_fields(c)
     return c
 
@@ -133,6 +134,23 @@ def _latent_alignment_fields(c: ml_collections.ConfigDict) -> None:
     c.cloud_emd_weight = 1.0
     c.poe_include_prior = False  # product of experts with the N(0, I) prior as an expert
     c.joint_width = 256  # S3's joint (image, cloud) encoder
+
+
+def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
+    # Wan et al. 2017 (jaxhands.methods.crossing_nets; spec B4): stages of the schedule, in
+    # steps (the joint stage runs to the end), and each stage's learning rate (Adam, beta1 0.5).
+    c.cn_vae_steps = 2000
+    c.cn_gan_steps = 3000
+    c.cn_warm_steps = 500
+    c.cn_lr_vae = 3e-4
+    c.cn_lr_gan = 3e-4
+    c.cn_lr_warm = 1e-2
+    c.cn_lr_joint = 1e-3
+    c.cn_adam_b1 = 0.5
+    c.cn_latent_noise = 0.05  # std of the noise injected after the pose encoder (z = mu + 0.05 sigma eps)
+    c.cn_cube_size_m = 0.25  # metric cube around the depth centre of mass (the code's 250 mm)
+    c.cn_pose_unit_m = 0.05  # joints and origin in units of 50 mm
+    c.cn_mix_weights = 5  # latents mixed into each smoothness sample Z_r
 
 
 def _loop_fields(c: ml_collections.ConfigDict) -> None:

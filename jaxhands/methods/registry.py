@@ -14,11 +14,13 @@ from typing import Any, Callable
 import ml_collections
 
 from jaxhands.methods.cross_modal import CrossModalVAE
+from jaxhands.methods.crossing_nets import CrossingNets
 from jaxhands.methods.latent_alignment import LatentAlignment
 
 MethodFactory = Callable[[ml_collections.ConfigDict], Any]
 
-_METHODS: dict[str, MethodFactory] = {"cross_modal": CrossModalVAE, "latent_alignment": LatentAlignment}
+_METHODS: dict[str, MethodFactory] = {"cross_modal": CrossModalVAE, "latent_alignment": LatentAlignment,
+                                      "crossing_nets": CrossingNets}
 
 
 def register_method(name: str, factory: MethodFactory) -> None:

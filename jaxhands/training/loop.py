@@ -191,7 +191,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                             f"the update was skipped and training stopped (last checkpoint: step "
                             f"{checkpointer.latest_step()})")
                 if must_log:
-                    last = summarize_phase_metrics(history)
+                    last = summarize_phase_metrics(history, [p.name for p in experiment.method.phases])
                     elapsed = time.time() - log_t0
                     last["steps_per_sec"] = (done - log_step0) / max(elapsed, 1e-9)
                     last["samples_per_sec"] = last["steps_per_sec"] * config.batch_size

@@ -12,35 +12,45 @@ import numpy as np
 
 
 def stack_history(history: list[dict]) -> list[dict]:
-    """Fetches a list of per-step metric pytrees to the host in one transfer per leaf
-    (stacked on device first: per-scalar transfers stall the loop)."""
+    """Fetches a list of per-step metric pytrees to the host in one transfer per leaf and
+    phase (stacked on device first: per-scalar transfers stall the loop). Steps of
+    different phases carry different metrics; each structure is stacked on its own."""
     if not history:
         return []
-    stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *history))
-    return [jax.tree.map(lambda x, i=i: x[i], stacked) for i in range(len(history))]
+    by_structure: dict = {}
+    for i, record in enumerate(history):
+        by_structure.setdefault(jax.tree.structure(record), []).append(i)
+    out: list = [None] * len(history)
+    for indices in by_structure.values():
+        stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *[history[i] for i in indices]))
+        for j, i in enumerate(indices):
+            out[i] = jax.tree.map(lambda x, j=j: x[j], stacked)
+    return out
 
 
-def summarize_phase_metrics(history: list[dict]) -> dict[str, float]:
+def summarize_phase_metrics(history: list[dict], phase_names: list[str] | None = None) -> dict[str, float]:
     """Averages each phase's metrics over the steps it was active ("count" = 1).
 
     `history` holds the step functions' metric dicts {phase: {name: value, count}}
-    (host values, see `stack_history`). Returns flat {"phase/name": mean}; with a
-    single phase the prefix is dropped. There is no loss averaged over phases: phases
+    (host values, see `stack_history`; a step may hold its own phase only). phase_names:
+    the method's phases, in order (default: those in `history`). Returns flat
+    {"phase/name": mean}; for a method with a single phase the prefix is dropped. There is no loss averaged over phases: phases
     optimise different objectives (a discriminator's and a generator's, two pairs'), so
     each phase's loss is its own "phase/loss".
     """
     if not history:
         return {}
-    phases = list(history[0])
+    phases = list(phase_names) if phase_names is not None else list(dict.fromkeys(p for h in history for p in h))
     out: dict[str, float] = {}
     for phase in phases:
-        counts = np.array([h[phase]["count"] for h in history], np.float64)
+        rows = [h[phase] for h in history if phase in h]
+        counts = np.array([r["count"] for r in rows], np.float64)
         if counts.sum() == 0:
             continue
-        for name in history[0][phase]:
+        for name in rows[0]:
             if name == "count":
                 continue
-            values = np.array([h[phase][name] for h in history], np.float64)
+            values = np.array([r[name] for r in rows], np.float64)
             mean = float(np.sum(values * counts) / counts.sum())
             if len(phases) == 1:
                 key = name

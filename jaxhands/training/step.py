@@ -7,8 +7,9 @@ choice is a `lax.switch`, so schedules (alternating pairs, GAN updates, stages)
 compile into one function. A non-finite loss or gradient leaves the state unchanged (the
 host loop reports it and stops), so a checkpoint never holds NaN parameters.
 
-Metrics come back as {phase name: {metric: value, "count": 1 or 0}}: only the active
-phase has count 1, so the logger averages each phase over the steps it ran.
+Metrics come back as {phase name: {metric: value, "count": 1}} for the phase that ran
+(the lax.switch form adds every other phase with count 0), so the logger averages each
+phase over the steps it ran.
 """
 
 from __future__ import annotations
@@ -58,19 +59,29 @@ def make_train_step(method, optimizers: dict, axis_name: str | None = None, phas
 
     phase None: the step picks `method.phase_schedule.traced(state.step)` itself (lax.switch);
     phase k: the step always runs phase k, and the caller picks it (see
-    `PhaseDispatch`). Both give identical results and metric structures.
+    `PhaseDispatch`); its metrics hold that phase only. Both give identical states and
+    per-phase metric values.
     """
     phases = method.phases
     only_phase = phase
 
     def step(state: TrainState, batch):
         rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
-        branches, shapes = [], []
+        branches = []
         for phase in phases:
             def run(state, batch, rng, phase=phase):
                 return _phase_update(method, optimizers, phase, state, batch, rng, axis_name)
             branches.append(run)
-            shapes.append(jax.eval_shape(run, state, batch, rng)[1])
+        if only_phase is not None:
+            # This phase's metrics only: the other phases may read other streams' fields
+            # (a pose-only batch has no depth map), so they are not traced here.
+            new_state, metrics = branches[only_phase](state, batch, rng)
+            metrics = {phases[only_phase].name: dict(metrics, count=jnp.ones((), jnp.float32))}
+            return new_state.replace(step=state.step + 1), metrics
+        # One function for every phase (lax.switch): every branch returns every phase's
+        # metrics, zeros with count 0 for the phases that did not run. All phases must then
+        # read the same batch fields.
+        shapes = [jax.eval_shape(run, state, batch, rng)[1] for run in branches]
 
         def with_all_phases(k, fn):
             def branch(state, batch, rng):
@@ -86,9 +97,7 @@ def make_train_step(method, optimizers: dict, axis_name: str | None = None, phas
             return branch
 
         wrapped = [with_all_phases(k, fn) for k, fn in enumerate(branches)]
-        if only_phase is not None:
-            new_state, metrics = wrapped[only_phase](state, batch, rng)
-        elif len(wrapped) == 1:
+        if len(wrapped) == 1:
             new_state, metrics = wrapped[0](state, batch, rng)
         else:
             new_state, metrics = jax.lax.switch(method.phase_schedule.traced(state.step), wrapped, state, batch, rng)

@@ -154,7 +154,7 @@ def test_train_command_line_rejects_an_unknown_field_in_one_line():
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
-        "train.py: unknown config field 'adam_b3'; close matches: adam_b1, adam_b2"]
+        "train.py: unknown config field 'adam_b3'; close matches: adam_b1, adam_b2, cn_adam_b1"]
     listing = subprocess.run([sys.executable, "train.py", "--config=list"], cwd=ROOT, capture_output=True,
                              text=True, timeout=120)
     assert listing.returncode == 0 and set(config_names()) == {ln.split()[0] for ln in listing.stdout.splitlines()}

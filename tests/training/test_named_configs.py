@@ -43,11 +43,15 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
                  "--config.resnet_width=4", "--config.respel_width=16", "--config.folding_width=16",
                  "--config.joint_width=16", "--config.pose_decoder_width=16", "--config.heatmap_size=16",
                  "--config.num_points=32", "--config.num_train_steps=4", "--config.log_every=2",
-                 "--config.checkpoint_every=4", "--config.eval_every=0"]
+                 "--config.checkpoint_every=4", "--config.eval_every=0",
+                 # a field that was unsettable before configs v2, and a typed placeholder's
+                 "--config.adam_b1=0.5", "--config.beta_start", "2e-5"]
     run = subprocess.run([sys.executable, "train.py", "--config=yang19_s4_rc2chp", *overrides,
                           f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]
+    saved = json.loads((workdir / "config.json").read_text())
+    assert saved["adam_b1"] == 0.5 and saved["beta_start"] == 2e-5 and saved["num_train_steps"] == 4
     run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]
