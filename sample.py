@@ -12,6 +12,8 @@ the T and S invariances are on).
 
 from __future__ import annotations
 
+import logging
+
 from absl import app, flags
 
 flags.DEFINE_string("workdir", None, "Training workdir to sample.", required=True)
@@ -26,6 +28,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    # Library chatter (orbax, tfds) only from WARNING up, as in train.py.
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("jaxhands").setLevel(logging.INFO)
     import pathlib
 
     import jax

@@ -99,3 +99,20 @@ def test_readme_post_training_script_runs(trained, capsys):
     exec(compile(script.replace('"workdirs/default"', repr(str(workdir))), "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "step 8" in out and "mean EPE" in out
+
+
+def test_sample_command_line_draws_prior_samples_and_walks(trained):
+    import os
+    import subprocess
+    import sys
+
+    workdir, _, _ = trained
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--num_prior=4", "--walk_steps=3",
+                          "--pairs=1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    saved = np.load(workdir / "samples" / "samples.npz")
+    assert saved["prior"].shape == (4, 21, 3) and saved["walks"].shape == (1, 3, 21, 3)
+    # A walk starts and ends at the two inputs' reconstructions: distinct poses.
+    assert not np.allclose(saved["walks"][0, 0], saved["walks"][0, -1])
+    assert (workdir / "samples" / "prior.png").stat().st_size > 1000
