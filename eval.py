@@ -17,9 +17,9 @@ From Python: `jaxhands.evaluate_workdir(DIR)` or `evaluate_run(jaxhands.load_run
 
 from __future__ import annotations
 
-import logging
-
 from absl import app, flags
+
+from jaxhands.cli_logging import configure_cli_logging
 
 flags.DEFINE_string("workdir", None, "Training workdir to evaluate.")
 flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
@@ -37,9 +37,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    # Library chatter (orbax, tfds) only from WARNING up, as in train.py.
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("jaxhands").setLevel(logging.INFO)
+    configure_cli_logging()
     if FLAGS.predictions or FLAGS.ground_truth:
         if not (FLAGS.predictions and FLAGS.ground_truth and FLAGS.dataset):
             raise app.UsageError("--predictions needs --ground_truth and --dataset")

@@ -12,9 +12,9 @@ the T and S invariances are on).
 
 from __future__ import annotations
 
-import logging
-
 from absl import app, flags
+
+from jaxhands.cli_logging import configure_cli_logging
 
 flags.DEFINE_string("workdir", None, "Training workdir to sample.", required=True)
 flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
@@ -28,9 +28,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    # Library chatter (orbax, tfds) only from WARNING up, as in train.py.
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("jaxhands").setLevel(logging.INFO)
+    configure_cli_logging()
     import pathlib
 
     import jax

@@ -22,6 +22,7 @@ import sys
 
 from absl import app, flags
 
+from jaxhands.cli_logging import configure_cli_logging
 from jaxhands.configs import ConfigError, describe_named, load_config, split_config_args
 
 # --config=NAME|FILE.py[:arg]|WORKDIR and --config.field=value are parsed by
@@ -55,9 +56,7 @@ def parse_flags(argv):
 
 def main(parsed):
     _, config = parsed
-    # Our own progress at INFO; library chatter (orbax, tfds) only from WARNING up.
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("jaxhands").setLevel(logging.INFO)
+    configure_cli_logging()
     from jaxhands.training.distributed import maybe_initialize_distributed
 
     maybe_initialize_distributed(

@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 
 from jaxhands.data.cropping import CropBox, crop_bilinear, crop_nearest, crop_to_full
-from jaxhands.data.schema import placeholder_batch
+from jaxhands.data.schema import shape_batch
 from jaxhands.evaluation.skeleton_drawing import (axis_half_range, draw_skeleton_3d, frame_axes_3d, new_figure,
                                                   save_figure, to_plot_frame)
 from jaxhands.geometry.layouts import NUM_JOINTS
@@ -86,8 +86,8 @@ def crop_keypoints_to_full(keypoints_crop, box: CropBox, size: int) -> np.ndarra
 
 
 def dummy_batch(config, batch_size: int = 1) -> dict:
-    """A placeholder batch of the config's shapes (jaxhands.data.schema.placeholder_batch)."""
-    return placeholder_batch(config.image_size, config.num_points, batch_size)
+    """A batch of the config's shapes (jaxhands.data.schema.shape_batch)."""
+    return shape_batch(config.image_size, config.num_points, batch_size)
 
 
 class ImagePosePredictor:

@@ -6,7 +6,7 @@
 
 Only what prediction needs is read: the checkpoint's params, model state and step (orbax
 partial restore), never the optimizer state, and no data — shapes come from the config
-(jaxhands.data.schema.placeholder_batch), so a run loads on a machine without its dataset.
+(jaxhands.data.schema.shape_batch), so a run loads on a machine without its dataset.
 `untrained=True` gives the parameters training started from (same seed, same init).
 """
 
@@ -20,7 +20,7 @@ import jax
 import ml_collections
 
 from jaxhands.configs import load_config
-from jaxhands.data.schema import placeholder_batch
+from jaxhands.data.schema import shape_batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,4 +66,4 @@ def initial_params(method, config: ml_collections.ConfigDict) -> tuple[dict, dic
     """(params, model_state) exactly as `train()` initialises them for `config.seed`
     (jaxhands.training.state.create_train_state): init depends on shapes, not values."""
     init_rng, _ = jax.random.split(jax.random.key(config.seed))
-    return jax.jit(method.init)(init_rng, placeholder_batch(config.image_size, config.num_points))
+    return jax.jit(method.init)(init_rng, shape_batch(config.image_size, config.num_points))

@@ -11,7 +11,7 @@ import functools
 
 import ml_collections
 
-from jaxhands.configs.base import base_config
+from jaxhands.configs.base import base_config, cpu_image_budget
 from jaxhands.configs.named import NamedConfig
 
 
@@ -58,11 +58,7 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     # jitter only changes colour, so depth runs without it.
     c.augment.update(dict(rotation_max_deg=45.0, scale_range=(1.0, 1.2), shift_max=0.1, flip_prob=0.5,
                           hue_max=0.1 if input_modality == "rgb" else 0.0))
-    c.batch_size = 32
-    c.learning_rate = 1e-3
-    c.num_train_steps = 3000
-    c.eval_every = 1000
-    c.checkpoint_every = 1000
+    cpu_image_budget(c)
     return c
 
 

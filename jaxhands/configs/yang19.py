@@ -15,7 +15,7 @@ import functools
 
 import ml_collections
 
-from jaxhands.configs.base import base_config
+from jaxhands.configs.base import base_config, cpu_image_budget
 from jaxhands.configs.named import NamedConfig
 
 
@@ -55,11 +55,7 @@ def latent_alignment_config(strategy: str, input_modality: str = "rgb", extra_de
     c.folding_width = 128
     c.invariances.root = "middle_mcp"
 
-    c.batch_size = 32
-    c.learning_rate = 1e-3
-    c.num_train_steps = 3000
-    c.eval_every = 1000
-    c.checkpoint_every = 1000
+    cpu_image_budget(c)
     return c
 
 

@@ -66,7 +66,7 @@ def feature_shapes(image_size: int | tuple[int, int], num_points: int) -> dict[s
     }
 
 
-def placeholder_batch(image_size: int, num_points: int, batch_size: int = 1) -> dict[str, np.ndarray]:
+def shape_batch(image_size: int, num_points: int, batch_size: int = 1) -> dict[str, np.ndarray]:
     """A batch of every feature with the right shapes and dtypes and harmless values, for
     initialising or restoring a model without its data: zero images, identity intrinsics,
     right hands, and a non-degenerate skeleton 0.5 m in front of the camera (the scale

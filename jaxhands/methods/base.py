@@ -5,7 +5,7 @@ A method is an object with
 - `groups`: names of its parameter groups (one Flax module each, e.g. "enc_kp2d");
 - `init(rng, batch) -> (params, model_state)`: dicts group -> params / mutable
   collections (batch_stats), with explicit parameters, no hidden state; it may depend
-  on the batch's shapes only (jaxhands.load_run initialises from a placeholder batch);
+  on the batch's shapes only (jaxhands.load_run initialises from jaxhands.data.schema.shape_batch);
 - `phases`: a tuple of `Phase`s; each names the groups it updates, its pure loss
   `loss(params, model_state, batch, rng, step) -> (loss, (metrics, model_state))` and
   the named data stream its batches come from (`Phase.stream`, jaxhands.data.streams);
