@@ -40,7 +40,7 @@ def main(argv):
 
     run = load_run(FLAGS.workdir, FLAGS.step)
     method = run.method
-    from jaxhands.methods.base import LatentModel
+    from jaxhands.methods.base import LatentModel, RendersImages
 
     if not isinstance(method, LatentModel):
         raise SystemExit(f"method {run.config.method!r} has no latent space to sample")
@@ -62,8 +62,48 @@ def main(argv):
         titles = ["recon A"] + [f"t={t:.2f}" for t in np.linspace(0, 1, FLAGS.walk_steps)[1:-1]] + ["recon B"]
         plot_skeleton_grid(list(walk), out / f"walk_{k}.png", ncols=FLAGS.walk_steps, titles=titles,
                            title=f"latent walk between test samples {a} and {b} ({method.predict_from} encoder)")
-    np.savez_compressed(out / "samples.npz", prior=prior, walks=np.stack(walks))
+    arrays = {"prior": prior, "walks": np.stack(walks)}
+    if isinstance(method, RendersImages):  # the same walks and samples, rendered (Wan et al. Fig. 1)
+        for modality in method.rendered_modalities:
+            arrays.update(render_pictures(method, run, batch, modality, out, np.random.default_rng(FLAGS.seed)))
+    np.savez_compressed(out / "samples.npz", **arrays)
     print(f"wrote {out / 'prior.png'} and {FLAGS.pairs} latent walks in {out}")
+
+
+def render_pictures(method, run, batch, modality: str, out, rng) -> dict:
+    """{modality}_walks.png: each row a latent walk between two test inputs rendered as
+    `modality` maps, the real inputs at its ends; {modality}_prior.png: prior samples
+    rendered; {modality}_reconstructions.png: test maps above their decode(encode(x))."""
+    import jax
+    import numpy as np
+
+    from jaxhands.evaluation.plots import plot_depth_rows
+
+    def one(i):
+        return {key: v[i:i + 1] for key, v in batch.items()}
+    rows, walks, titles = [], [], []
+    real = np.asarray(method.depth_input(batch)) if modality == "depth" else np.asarray(batch[modality])
+    for _ in range(FLAGS.pairs):
+        a, b = rng.choice(real.shape[0], 2, replace=False)
+        walk = np.asarray(method.latent_walk(run.params, run.model_state, one(a), one(b), FLAGS.walk_steps,
+                                             modality=modality))
+        walks.append(walk)
+        rows.append([real[a], *walk, real[b]])
+        titles.append(f"{a} -> {b}")
+    columns = ["input A"] + [f"t={t:.2f}" for t in np.linspace(0, 1, FLAGS.walk_steps)] + ["input B"]
+    plot_depth_rows(rows, out / f"{modality}_walks.png", row_titles=titles, column_titles=columns,
+                    title=f"{run.config.name} step {run.step}: latent walks rendered as {modality} maps")
+    prior = np.asarray(method.sample_prior(run.params, run.model_state, jax.random.key(FLAGS.seed + 1),
+                                           FLAGS.num_prior, modality=modality))
+    ncols = min(8, FLAGS.num_prior)
+    plot_depth_rows([prior[i:i + ncols] for i in range(0, len(prior), ncols)], out / f"{modality}_prior.png",
+                    title=f"{run.config.name} step {run.step}: prior samples rendered as {modality} maps")
+    n = min(8, real.shape[0])
+    (z, _), _ = method.encode(run.params, run.model_state, method.predict_from, {k: v[:n] for k, v in batch.items()})
+    recon = np.asarray(method.decode(run.params, run.model_state, modality, z)[0])
+    plot_depth_rows([real[:n], recon], out / f"{modality}_reconstructions.png", row_titles=["input", "decoded"],
+                    title=f"{run.config.name} step {run.step}: test {modality} maps and decode(encode(x))")
+    return {f"{modality}_walks": np.stack(walks), f"{modality}_prior": prior, f"{modality}_reconstructions": recon}
 
 
 if __name__ == "__main__":

@@ -151,6 +151,10 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     c.cn_cube_size_m = 0.25  # metric cube around the depth centre of mass (the code's 250 mm)
     c.cn_pose_unit_m = 0.05  # joints and origin in units of 50 mm
     c.cn_mix_weights = 5  # latents mixed into each smoothness sample Z_r
+    c.cn_variant = "full"  # full | gan_pretrained | scratch (the last two: trunk + posterior head on L_pos alone)
+    c.cn_lambda_smo = 1.0  # weight of L_smo (warm-up and joint); 0 = the paper's ablation without it
+    c.cn_lambda_gan = 1.0  # weight of the joint stage's GAN terms (D's BCE, G's feature matching); 0 = ablation
+    c.cn_pca_init = True  # the pose VAE starts from the labelled poses' 40 principal components (the code's)
 
 
 def _loop_fields(c: ml_collections.ConfigDict) -> None:

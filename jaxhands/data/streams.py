@@ -11,8 +11,9 @@ reads it, `PhaseSchedule.count_before`).
     unlabelled    the records without labels (no row `labelled`)
     labelled_mix  `stream_labelled_rows` labelled rows + the rest from every record, per
                   batch (Crossing Nets' k labelled pairs in each batch)
-    poses         the poses of the labelled records only: no image, depth or cloud is
-                  decoded (a pose prior's or a GAN's pose-only stream)
+    poses         the poses of the labelled records only, read once into memory
+                  (PoseRecords): no image, depth or cloud is decoded per step (a pose
+                  prior's or a GAN's pose-only stream)
 
 The semi-supervised split is a fixed seeded subset of `labelled_fraction` of the training
 records, the same whatever the step or the number of processes. Streams differ in their
@@ -45,6 +46,27 @@ class RecordSubset:
         return self.source[int(self.indices[i])]
 
 
+class PoseRecords:
+    """The pose fields of a subset's records, read once and held in memory (a few hundred
+    bytes a record), so the `poses` stream decodes no image, depth map or cloud per step."""
+
+    def __init__(self, subset: RecordSubset, prepare: Callable[[dict], dict] | None = None):
+        """`prepare(record) -> record`: applied once per record as it is read (the hand crop,
+        which moves keypoints_2d and the intrinsics into the crop; the stream's iterator
+        must then not crop again)."""
+        self.indices = subset.indices
+        self._records = []
+        for i in range(len(subset)):
+            record = subset[i] if prepare is None else prepare(subset[i])
+            self._records.append({k: np.asarray(record[k]) for k in POSE_FIELDS if k in record})
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i: int) -> dict:
+        return self._records[int(i)]
+
+
 def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
     """[num_records] bool: the fixed seeded subset of `fraction` of the records that keeps its labels."""
     order = np.random.default_rng([seed, 7]).permutation(num_records)
@@ -54,7 +76,8 @@ def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
 
 
 # make_iterator(source, seed, start_position, global_batch_size, fields) -> iterator of
-# this process's rows of each global batch (jaxhands.data.pipeline.make_train_iterator).
+# this process's rows of each global batch (jaxhands.data.pipeline.make_train_iterator);
+# a PoseRecords source holds records already prepared (cropped) once.
 MakeIterator = Callable[[Any, int, int, int, Sequence[str]], Iterator[dict]]
 
 
@@ -62,7 +85,8 @@ class TrainStreams:
     """The named streams over one training source."""
 
     def __init__(self, source, *, seed: int, batch_size: int, labelled_fraction: float, fields: Sequence[str],
-                 make_iterator: MakeIterator, labelled_rows: int = 0):
+                 make_iterator: MakeIterator, labelled_rows: int = 0,
+                 prepare_pose_record: Callable[[dict], dict] | None = None):
         self.source, self.seed, self.batch_size = source, seed, batch_size
         self.fields = tuple(fields)
         self.semi = labelled_fraction < 1.0
@@ -70,6 +94,8 @@ class TrainStreams:
                             else np.ones(len(source), bool))
         self.make_iterator = make_iterator
         self.labelled_rows = labelled_rows
+        self._pose_records: PoseRecords | None = None
+        self.prepare_pose_record = prepare_pose_record
 
     def _subset(self, labelled: bool) -> RecordSubset:
         indices = np.flatnonzero(self.is_labelled if labelled else ~self.is_labelled)
@@ -78,12 +104,24 @@ class TrainStreams:
                              f"(of {len(self.source)}; labelled fraction {self.is_labelled.mean():.3f})")
         return RecordSubset(self.source, indices)
 
+    def pose_records(self) -> PoseRecords:
+        """The labelled records' pose fields, in memory (read on first use)."""
+        if self._pose_records is None:
+            self._pose_records = PoseRecords(self._subset(labelled=True), self.prepare_pose_record)
+        return self._pose_records
+
+    def labelled_poses(self) -> np.ndarray:
+        """[N, 21, 3] metres: keypoints_3d of every labelled training record, in record order
+        (a data-dependent initialisation's input, jaxhands.methods.base.InitialisesFromPoses)."""
+        records = self.pose_records()
+        return np.stack([np.asarray(records[i]["keypoints_3d"], np.float32) for i in range(len(records))])
+
     def _flag(self, batch: dict) -> dict:
         if self.semi:
             batch["labelled"] = self.is_labelled[np.asarray(batch["record_index"])]
         return batch
 
-    def _from_subset(self, batch: dict, subset: RecordSubset) -> dict:
+    def _from_subset(self, batch: dict, subset: RecordSubset | PoseRecords) -> dict:
         """record_index back in the full split; `labelled` from the split."""
         batch["record_index"] = subset.indices[np.asarray(batch["record_index"])].astype(np.int32)
         return self._flag(batch) if self.semi else batch
@@ -95,10 +133,14 @@ class TrainStreams:
         seed = self.seed + STREAM_SEED_OFFSET[name]
         if name == "train":
             return (self._flag(b) for b in self.make_iterator(self.source, seed, position, self.batch_size, self.fields))
-        if name in ("labelled", "unlabelled", "poses"):
-            subset = self._subset(labelled=name != "unlabelled")
-            fields = tuple(f for f in self.fields if f in POSE_FIELDS) if name == "poses" else self.fields
-            it = self.make_iterator(subset, seed, position, self.batch_size, fields)
+        if name == "poses":
+            records = self.pose_records()
+            fields = tuple(f for f in self.fields if f in POSE_FIELDS)
+            it = self.make_iterator(records, seed, position, self.batch_size, fields)
+            return (self._from_subset(b, records) for b in it)
+        if name in ("labelled", "unlabelled"):
+            subset = self._subset(labelled=name == "labelled")
+            it = self.make_iterator(subset, seed, position, self.batch_size, self.fields)
             return (self._from_subset(b, subset) for b in it)
         return self._mixed(seed, position)
 

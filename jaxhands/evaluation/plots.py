@@ -272,3 +272,40 @@ def plot_point_cloud_pairs(targets, reconstructions, path, *, title: str | None 
         figure.suptitle(title, y=1.0 - 0.1 / (panel_size * 2), va="top")
     figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=1.0 - header, wspace=0.0, hspace=0.1)
     return save_figure(figure, path)
+
+
+def plot_depth_rows(rows: Sequence[Sequence], path, *, row_titles: Sequence[str] | None = None,
+                    column_titles: Sequence[str] | None = None, title: str | None = None,
+                    value_range: tuple[float, float] = (-1.0, 1.0), panel_size: float = 1.3,
+                    dpi: int = 100) -> pathlib.Path:
+    """Rows of depth maps [S, S] on one colour scale (`value_range`; near = bright, the
+    background at the far end dark) -> PNG: latent walks rendered as depth maps (Wan et
+    al. Fig. 1), real maps beside their renders."""
+    maps = [[np.asarray(m, np.float64) for m in row] for row in rows]
+    if not maps or not maps[0]:
+        raise ValueError("plot_depth_rows: expected at least one row of maps")
+    ncols = max(len(row) for row in maps)
+    for r, row in enumerate(maps):
+        for c, m in enumerate(row):
+            if m.ndim != 2 or not np.all(np.isfinite(m)):
+                raise ValueError(f"rows[{r}][{c}]: expected a finite [S, S] depth map, got shape {m.shape}")
+    if row_titles is not None and len(row_titles) != len(maps):
+        raise ValueError(f"row_titles: expected one per row ({len(maps)}), got {len(row_titles)}")
+    figure = new_figure((panel_size * ncols, panel_size * len(maps)), dpi)
+    for r, row in enumerate(maps):
+        for c, m in enumerate(row):
+            ax = figure.add_subplot(len(maps), ncols, r * ncols + c + 1)
+            ax.imshow(m, cmap="magma_r", vmin=value_range[0], vmax=value_range[1], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=7)
+            if r == 0 and column_titles is not None and c < len(column_titles):
+                ax.set_title(column_titles[c], fontsize=7)
+    header = 0.35 / (panel_size * len(maps)) if title else 0.0
+    if title:
+        figure.suptitle(title, y=1.0 - 0.05 / (panel_size * len(maps)), va="top", fontsize=9)
+    figure.subplots_adjust(left=0.04 if row_titles is not None else 0.0, right=1.0, bottom=0.0,
+                           top=1.0 - header - (0.12 / len(maps) if column_titles is not None else 0.0),
+                           wspace=0.03, hspace=0.03)
+    return save_figure(figure, path)

@@ -24,7 +24,12 @@ Optional capabilities, each a small Protocol checked with isinstance, never hasa
   (e.g. a GAN's Adam with beta1 0.5); without it every group gets
   jaxhands.training.optimizer.default_group_optimizer(config);
 - `LatentModel`: encode / decode / sample_prior / latent_walk (sample.py, inference);
-- `DecodesClouds`: predict_cloud and the name of its cloud decoder (eval's clouds.png).
+- `DecodesClouds`: predict_cloud and the name of its cloud decoder (eval's clouds.png);
+- `RendersImages`: the image modalities a LatentModel decodes (sample.py draws their walks);
+- `InitialisesFromPoses.init_from_poses(params, poses) -> params`: a data-dependent
+  initialisation (Crossing Nets' PCA-initialised pose VAE), applied once by the training
+  loop to a fresh run from the labelled training poses, before `config.init_from`; `init`
+  stays shape-only, and a resumed run keeps its checkpoint's parameters.
 
 Two players in one phase (a GAN's simultaneous update): one phase whose groups are
 both players' and whose loss returns the sum of the two players' objectives, each
@@ -88,6 +93,20 @@ class LatentModel(Protocol):
     def sample_prior(self, params: dict, model_state: dict, rng: jax.Array, num_samples: int): ...
 
     def latent_walk(self, params: dict, model_state: dict, batch_a: Batch, batch_b: Batch, num_steps: int): ...
+
+
+@runtime_checkable
+class RendersImages(Protocol):
+    """A latent model that also decodes images: `rendered_modalities` names them (e.g.
+    ("depth",)); `decode(..., modality, z)` gives [B, S, S(, C)] in the modality's range."""
+
+    rendered_modalities: tuple[str, ...]
+
+
+@runtime_checkable
+class InitialisesFromPoses(Protocol):
+    def init_from_poses(self, params: dict, poses: Any) -> dict:
+        """`poses`: numpy [N, 21, 3] metres, camera frame, the labelled training poses."""
 
 
 @runtime_checkable

@@ -14,6 +14,10 @@ Phases on a staged schedule (cn_*_steps), each with its own stream and learning 
     1 gan    disc_trunk, disc_top, gen: D's BCE + G's feature matching       train (every depth map)
     2 warm   align, post_head, smo_head: clipped render MSE (Ali), L_pos + L_smo (heads; trunk frozen)
     3 joint  trunk, top, heads, align, gen: L_D + L_G + L_smo                 labelled
+The baselines (cn_variant) replace stages 2-3 by one `posterior` stage, trunk + posterior
+head on L_pos alone: `gan_pretrained` after the GAN stage, `scratch` straight after the
+VAE (the paper's Fig. 3 curves). The ablations weight L_smo (cn_lambda_smo) and the GAN
+terms of the joint stage (cn_lambda_gan) by 0.
 The two players of phases 1 and 3 update simultaneously: each side's terms stop the
 gradient into the other side (jaxhands.methods.base), so d(L_G)/d(theta_D) = 0 and
 d(L_D)/d(theta_G) = 0; L_smo trains both, as in Alg. 1.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 
 from jaxhands.geometry import layouts
@@ -62,6 +67,8 @@ def _bce(logits, label: float):
 class CrossingNets:
     groups = GROUPS
     batch_fields = ("depth", "keypoints_3d", "intrinsics")
+    predict_from = "depth"
+    rendered_modalities = ("depth",)
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
@@ -76,20 +83,28 @@ class CrossingNets:
         self.phases = (Phase("vae", ("enc_pose", "dec_pose"), self.vae_loss, stream="poses"),
                        Phase("gan", ("disc_trunk", "disc_top", "gen"), self.gan_loss, stream="train"),
                        Phase("warm", ("align", "post_head", "smo_head"), self.warm_loss, stream="labelled"),
-                       Phase("joint", D_GROUPS + G_GROUPS, self.joint_loss, stream="labelled"))
-        self.stage_ends = (config.cn_vae_steps, config.cn_vae_steps + config.cn_gan_steps,
-                           config.cn_vae_steps + config.cn_gan_steps + config.cn_warm_steps)
-        self.phase_schedule = staged([((0,), config.cn_vae_steps), ((1,), config.cn_gan_steps),
-                                      ((2,), config.cn_warm_steps), ((3,), None)])
+                       Phase("joint", D_GROUPS + G_GROUPS, self.joint_loss, stream="labelled"),
+                       Phase("posterior", ("disc_trunk", "post_head"), self.posterior_loss, stream="labelled"))
+        # (phase, steps, learning rate) per stage of the variant; the last runs to the end.
+        stages = {"full": [(0, config.cn_vae_steps, config.cn_lr_vae), (1, config.cn_gan_steps, config.cn_lr_gan),
+                           (2, config.cn_warm_steps, config.cn_lr_warm), (3, None, config.cn_lr_joint)],
+                  "gan_pretrained": [(0, config.cn_vae_steps, config.cn_lr_vae),
+                                     (1, config.cn_gan_steps, config.cn_lr_gan), (4, None, config.cn_lr_joint)],
+                  "scratch": [(0, config.cn_vae_steps, config.cn_lr_vae), (4, None, config.cn_lr_joint)]}
+        if config.cn_variant not in stages:
+            raise ValueError(f"config.cn_variant: expected one of {sorted(stages)}, got {config.cn_variant!r}")
+        self.stages = [stage for stage in stages[config.cn_variant] if stage[1] != 0]
+        self.stage_ends = tuple(int(x) for x in np.cumsum([n for _, n, _ in self.stages[:-1]]))
+        self.phase_schedule = staged([((k,), n) for k, n, _ in self.stages])
 
     # -- optimisation --------------------------------------------------------------
     def optimizers(self, config):
         """Adam (beta1 cn_adam_b1) for every group, its rate the stage's (spec B4) on the global step."""
-        rates = (config.cn_lr_vae, config.cn_lr_gan, config.cn_lr_warm, config.cn_lr_joint)
-        boundaries = jnp.asarray(self.stage_ends)
+        rates = jnp.asarray([lr for _, _, lr in self.stages], jnp.float32)
+        boundaries = jnp.asarray(self.stage_ends, jnp.int32)
 
         def rate(step):
-            return jnp.asarray(rates, jnp.float32)[jnp.searchsorted(boundaries, step, side="right")]
+            return rates[jnp.searchsorted(boundaries, step, side="right")]
         return {g: adam(rate, b1=config.cn_adam_b1) for g in self.groups}
 
     # -- data ----------------------------------------------------------------------
@@ -107,6 +122,15 @@ class CrossingNets:
         centre = depth_centre(batch["depth"], batch["intrinsics"])
         origin = (batch["keypoints_3d"][:, layouts.WRIST] - centre) / self.config.cn_pose_unit_m
         return self.pose_vector(batch), origin, centre
+
+    def init_from_poses(self, params, poses):
+        """The pose VAE from the labelled poses' principal components (the released code's
+        initialisation, depth_gan.pca_pose_init); cn_pca_init=False keeps the random one."""
+        if not self.config.cn_pca_init:
+            return params
+        y = np.asarray(self.pose_vector({"keypoints_3d": jnp.asarray(poses)}))
+        enc, dec = depth_gan.pca_pose_init(params["enc_pose"], params["dec_pose"], y)
+        return {**params, "enc_pose": enc, "dec_pose": dec}
 
     # -- the model's pieces --------------------------------------------------------
     def _apply(self, group, params, state, *args, train):
@@ -217,7 +241,7 @@ class CrossingNets:
         x_r = jax.lax.stop_gradient(self.render(params, state, z_r, train=False)[0])
         loss_pos, loss_smo, post_state, smo_state = self._head_terms(params, state, x, h, z_l, x_l, x_r, z_r,
                                                                      train=True)
-        loss = loss_render + loss_pos + loss_smo
+        loss = loss_render + loss_pos + self.config.cn_lambda_smo * loss_smo
         new_state = {**state, "align": align_state, "post_head": post_state, "smo_head": smo_state}
         return loss, ({"loss": loss, "render": loss_render, "pos": loss_pos, "smo": loss_smo}, new_state)
 
@@ -241,12 +265,24 @@ class CrossingNets:
                      "disc_top": top_state, "post_head": post_state, "smo_head": smo_state}
         metrics = dict(metrics, gan_d=loss_gan_d, feature_matching=loss_fm, pos=loss_pos, smo=loss_smo,
                        render=loss_render)
-        return loss_gan_d + loss_pos, loss_fm + loss_render, loss_smo, new_state, metrics
+        lam_gan = self.config.cn_lambda_gan
+        return (lam_gan * loss_gan_d + loss_pos, lam_gan * loss_fm + loss_render, self.config.cn_lambda_smo * loss_smo,
+                new_state, metrics)
 
     def joint_loss(self, params, state, batch, rng, step):
         loss_d, loss_g, loss_smo, new_state, metrics = self.joint_terms(params, state, batch, rng)
         loss = loss_d + loss_g + loss_smo
         return loss, ({"loss": loss, "loss_d": loss_d, "loss_g": loss_g, **metrics}, new_state)
+
+    def posterior_loss(self, params, state, batch, rng, step):
+        """The baselines' single stage (`scratch`, `gan_pretrained`): trunk + posterior head
+        regress Z_l directly, L_pos only (the paper's "direct posterior")."""
+        x = self.depth_input(batch)
+        z_l = self.labelled_latent(params, state, batch, rng)
+        h, trunk_state = self._apply("disc_trunk", params, state, x, train=True)
+        z_hat, post_state = self._apply("post_head", params, state, h, train=True)
+        loss = jnp.square(z_hat - z_l).mean()
+        return loss, ({"loss": loss, "pos": loss}, {**state, "disc_trunk": trunk_state, "post_head": post_state})
 
     # -- inference -----------------------------------------------------------------
     def predict(self, params, state, batch):
@@ -259,3 +295,48 @@ class CrossingNets:
         centre = depth_centre(batch["depth"], batch["intrinsics"])
         root = centre + z[:, depth_gan.LATENT_POSE:] * unit
         return y.reshape(x.shape[0], self.num_joints, 3) * unit + root[:, None]
+
+    # -- the shared latent (LatentModel, RendersImages: sample.py's pictures) ------------
+    def encode(self, params, model_state, modality: str, batch, *, train: bool = False):
+        """The 23-d shared latent: "depth" -> pos(trunk(x)) (the inference route, logvar 0);
+        "kp3d" -> [Enc(y) mean and logvar (20), the origin from the depth map (3)]."""
+        if modality == "depth":
+            h, _ = self._apply("disc_trunk", params, model_state, self.depth_input(batch), train=False)
+            z, post_state = self._apply("post_head", params, model_state, h, train=train)
+            return (z, jnp.zeros_like(z)), post_state
+        if modality == "kp3d":
+            y, origin, _ = self.pose_target(batch)
+            (mu, logvar), enc_state = self._apply("enc_pose", params, model_state, y, train=train)
+            return (jnp.concatenate([mu, origin], -1), jnp.concatenate([logvar, jnp.zeros_like(origin)], -1)), enc_state
+        raise ValueError(f"Crossing Nets encodes 'depth' or 'kp3d', not {modality!r}")
+
+    def decode(self, params, model_state, modality: str, z, *, train: bool = False):
+        """"kp3d": root-relative joints [B, 21, 3] metres, Dec(z[:20]); "depth": the render
+        route's maps [B, S, S] in [-1, 1], Gen(Ali(z))."""
+        if modality == "kp3d":
+            y, dec_state = self._apply("dec_pose", params, model_state, z[:, :depth_gan.LATENT_POSE], train=train)
+            return y.reshape(z.shape[0], self.num_joints, 3) * self.config.cn_pose_unit_m, dec_state
+        if modality == "depth":
+            x, _, gen_state = self.render(params, model_state, z, train=train)
+            return x, gen_state
+        raise ValueError(f"Crossing Nets decodes 'kp3d' or 'depth', not {modality!r}")
+
+    def sample_prior(self, params, model_state, rng, num_samples: int, modality: str = "kp3d"):
+        """Decodes z = [z_y ~ N(0, I) (20), origin 0 (3)]."""
+        z = jnp.concatenate([jax.random.normal(rng, (num_samples, depth_gan.LATENT_POSE)),
+                             jnp.zeros((num_samples, depth_gan.LATENT - depth_gan.LATENT_POSE))], -1)
+        return self.decode(params, model_state, modality, z)[0]
+
+    def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, source: str | None = None,
+                    modality: str = "kp3d"):
+        """Decodes the line between two inputs' latents (Fig. 1's walk between two depth maps)."""
+        (za, _), _ = self.encode(params, model_state, source or self.predict_from, batch_a)
+        (zb, _), _ = self.encode(params, model_state, source or self.predict_from, batch_b)
+        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
+        return self.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
+
+    def render_route(self, params, model_state, batch):
+        """(x [B, S, S], Gen(Ali(Z_l)) [B, S, S]): each labelled map beside its render from the
+        pose (Z_l without the training noise): spec C5's route."""
+        (z, _), _ = self.encode(params, model_state, "kp3d", batch)
+        return self.depth_input(batch), self.decode(params, model_state, "depth", z)[0]

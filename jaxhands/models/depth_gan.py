@@ -24,9 +24,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxhands.models.image_decoder import PHASE_TAPS_6X6, subpixel_conv_transpose
+
 CHANNELS = 32
 LATENT_POSE = 20  # the pose VAE's latent; the shared latent adds the 3-d hand origin
 LATENT = 23
+HIDDEN_POSE = 40  # the pose VAE's hidden units (the code's 40 PCA components)
 BN_MOMENTUM = 0.9  # Lasagne's alpha 0.1
 
 _weights = nn.initializers.normal(0.05)
@@ -63,6 +66,28 @@ class ConvStack(nn.Module):
         return x
 
 
+class ConvTranspose6x6(nn.Module):
+    """A 6x6, stride-2 transposed convolution with padding (3, 3) on the dilated input (the
+    side exactly doubles), NHWC: the same function and [6, 6, cin, cout] kernel as
+    `nn.ConvTranspose(features, (6, 6), (2, 2), padding=((3, 3), (3, 3)))`, computed in its
+    sub-pixel form (jaxhands.models.image_decoder.subpixel_conv_transpose: every output
+    phase uses 3 x 3 of the taps), which XLA:CPU runs several times faster than the
+    input-dilated convolution, gradient included (benchmarks/crossing_nets_fps.py)."""
+
+    features: int
+    use_bias: bool = False
+    kernel_init: nn.initializers.Initializer = _weights
+    bias_init: nn.initializers.Initializer = nn.initializers.zeros
+
+    @nn.compact
+    def __call__(self, x):
+        kernel = self.param("kernel", self.kernel_init, (6, 6, x.shape[-1], self.features))
+        y = subpixel_conv_transpose(x, kernel, PHASE_TAPS_6X6)
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init, (self.features,))
+        return y
+
+
 class DepthGenerator(nn.Module):
     """Gen: z [B, 23] -> depth [B, S, S] in [-1, 1]: tanh(z) -> Dense(512) + BN + ReLU ->
     4 x 4 x 32 -> (stages - 1) x [ConvT 32 + BN + ReLU] -> ConvT 1 -> tanh."""
@@ -74,12 +99,12 @@ class DepthGenerator(nn.Module):
     def __call__(self, z, *, train: bool = False):
         h = nn.Dense(16 * self.channels, use_bias=False, kernel_init=_weights)(jnp.tanh(z))
         h = nn.relu(_bn(train)(h)).reshape(z.shape[0], 4, 4, self.channels)
-        for _ in range(num_stages(self.image_size) - 1):
-            h = nn.ConvTranspose(self.channels, (6, 6), strides=(2, 2), padding=((3, 3), (3, 3)), use_bias=False,
-                                 kernel_init=_weights)(h)
+        stages = num_stages(self.image_size)
+        for i in range(stages - 1):  # named as nn.ConvTranspose layers were: checkpoints unchanged
+            h = ConvTranspose6x6(self.channels, name=f"ConvTranspose_{i}")(h)
             h = nn.relu(_bn(train)(h))
-        h = nn.ConvTranspose(1, (6, 6), strides=(2, 2), padding=((3, 3), (3, 3)), kernel_init=_weights,
-                             bias_init=nn.initializers.constant(0.8))(h)
+        h = ConvTranspose6x6(1, use_bias=True, bias_init=nn.initializers.constant(0.8),
+                             name=f"ConvTranspose_{stages - 1}")(h)
         return jnp.tanh(h[..., 0])
 
 
@@ -150,9 +175,38 @@ class PoseEncoder(nn.Module):
     @nn.compact
     def __call__(self, y, *, train: bool = False):
         init = nn.initializers.normal(0.01)
-        h = nn.relu(nn.Dense(40, kernel_init=init, name="hidden")(y.reshape(y.shape[0], -1)))
+        h = nn.relu(nn.Dense(HIDDEN_POSE, kernel_init=init, name="hidden")(y.reshape(y.shape[0], -1)))
         return nn.Dense(LATENT_POSE, kernel_init=init, name="mu")(h), nn.Dense(LATENT_POSE, kernel_init=init,
                                                                                  name="logvar")(h)
+
+
+def pca_pose_init(enc_params: dict, dec_params: dict, y) -> tuple[dict, dict]:
+    """The released code's pose-VAE initialisation from the training poses y [N, 3J]: the
+    encoder's hidden layer projects onto the first 40 principal components (kernel
+    [3J, 40] = components, bias = -mean . components, so its pre-activations are the PCA
+    coordinates) and the decoder's output layer maps them back (kernel [40, 3J], bias =
+    the mean pose). With fewer than 40 components (N or 3J < 40) the remaining units keep
+    their random initialisation."""
+    import numpy as np
+
+    y = np.asarray(y, np.float64).reshape(len(y), -1)
+    mean = y.mean(0)
+    _, _, vt = np.linalg.svd(y - mean, full_matrices=False)
+    k = min(HIDDEN_POSE, vt.shape[0])
+    components = vt[:k]  # [k, 3J], orthonormal rows
+
+    enc_hidden = dict(enc_params["hidden"])
+    kernel = np.array(enc_hidden["kernel"], np.float64)
+    bias = np.array(enc_hidden["bias"], np.float64)
+    kernel[:, :k] = components.T
+    bias[:k] = -mean @ components.T
+    enc_hidden.update(kernel=jnp.asarray(kernel, jnp.float32), bias=jnp.asarray(bias, jnp.float32))
+
+    dec_out = dict(dec_params["out"])
+    kernel = np.array(dec_out["kernel"], np.float64)
+    kernel[:k] = components
+    dec_out.update(kernel=jnp.asarray(kernel, jnp.float32), bias=jnp.asarray(mean, jnp.float32))
+    return {**enc_params, "hidden": enc_hidden}, {**dec_params, "out": dec_out}
 
 
 class PoseDecoder(nn.Module):
@@ -163,5 +217,5 @@ class PoseDecoder(nn.Module):
     @nn.compact
     def __call__(self, z, *, train: bool = False):
         init = nn.initializers.normal(0.01)
-        h = nn.leaky_relu(nn.Dense(40, kernel_init=init, name="hidden")(z), 0.01)
+        h = nn.leaky_relu(nn.Dense(HIDDEN_POSE, kernel_init=init, name="hidden")(z), 0.01)
         return nn.Dense(self.num_outputs, kernel_init=init, name="out")(h)

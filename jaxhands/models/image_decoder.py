@@ -22,14 +22,18 @@ import jax.numpy as jnp
 
 from jaxhands.models.resnet import BN_MOMENTUM
 
-# Which of the 4 kernel taps output phase a (output index 2m + a) takes from input
-# offset d = i - m in {-1, 0, +1} (None: no tap), for the un-flipped kernel of
-# `lax.conv_transpose(x, w, (2, 2), padding ((2, 2), (2, 2)))`: out[o] = sum_t x_dilated[o - 2 + t] w[t].
-_PHASE_TAPS = ((0, 2, None), (None, 1, 3))
+# Which kernel tap output phase a (output index 2m + a) takes from input offset
+# d = i - m in {-1, 0, +1} (None: no tap), for the un-flipped kernel of
+# `lax.conv_transpose(x, w, (2, 2), padding ((p, p), (p, p)))`: out[o] = sum_t x_dilated[o - p + t] w[t].
+# 4 x 4 kernel, p = 2 (Spurr et al.'s ConvT(4, 2, 1)): 2 taps per phase.
+PHASE_TAPS_4X4 = ((0, 2, None), (None, 1, 3))
+# 6 x 6 kernel, p = 3 (Wan et al.'s ConvT(6, 2, crop 2)): all 3 offsets in both phases.
+PHASE_TAPS_6X6 = ((1, 3, 5), (0, 2, 4))
 
 
-def _subpixel_kernel(kernel):
-    """[4, 4, cin, cout] transposed-conv kernel -> [3, 3, cin, 4 * cout] stride-1 kernel (phases a, b)."""
+def subpixel_kernel(kernel, phase_taps=PHASE_TAPS_4X4):
+    """[k, k, cin, cout] stride-2 transposed-conv kernel -> the [3, 3, cin, 4 * cout] stride-1
+    kernel of its sub-pixel form (output phases (a, b) in the last axis, a-major)."""
     cin, cout = kernel.shape[2:]
     zero = jnp.zeros((cin, cout), kernel.dtype)
     rows = []
@@ -39,11 +43,21 @@ def _subpixel_kernel(kernel):
             phases = []
             for a in range(2):
                 for b in range(2):
-                    ty, tx = _PHASE_TAPS[a][dy], _PHASE_TAPS[b][dx]
+                    ty, tx = phase_taps[a][dy], phase_taps[b][dx]
                     phases.append(zero if ty is None or tx is None else kernel[ty, tx])
             cols.append(jnp.concatenate(phases, axis=-1))
         rows.append(jnp.stack(cols))
     return jnp.stack(rows)
+
+
+def subpixel_conv_transpose(x, kernel, phase_taps):
+    """x [B, H, W, cin] -> [B, 2H, 2W, cout]: the stride-2 transposed convolution of `kernel`
+    as one stride-1 3 x 3 convolution to 4 x cout channels and a depth-to-space."""
+    cout = kernel.shape[-1]
+    y = jax.lax.conv_general_dilated(x, subpixel_kernel(kernel, phase_taps).astype(x.dtype), (1, 1), ((1, 1), (1, 1)),
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    b, h, w = x.shape[:3]
+    return y.reshape(b, h, w, 2, 2, cout).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, cout)
 
 
 class ConvTranspose4x4(nn.Module):
@@ -64,10 +78,7 @@ class ConvTranspose4x4(nn.Module):
     def __call__(self, x):
         cin = x.shape[-1]
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
-        y = jax.lax.conv_general_dilated(x, _subpixel_kernel(kernel).astype(x.dtype), (1, 1), ((1, 1), (1, 1)),
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        b, h, w = x.shape[:3]
-        y = y.reshape(b, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5).reshape(b, 2 * h, 2 * w, self.features)
+        y = subpixel_conv_transpose(x, kernel, PHASE_TAPS_4X4)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,))
         return y

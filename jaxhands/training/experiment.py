@@ -17,8 +17,8 @@ import ml_collections
 import numpy as np
 
 from jaxhands.data import pipeline
-from jaxhands.data.hand_crop import HandCropConfig
-from jaxhands.data.streams import POSE_FIELDS, TrainStreams
+from jaxhands.data.hand_crop import HandCropConfig, crop_hand
+from jaxhands.data.streams import POSE_FIELDS, PoseRecords, TrainStreams
 from jaxhands.data.stb_skeletons import STBSkeletonSource
 from jaxhands.methods.registry import build_method
 
@@ -112,14 +112,24 @@ class Experiment:
         """The named training streams (jaxhands.data.streams) over this experiment's train split."""
         c = self.config
 
+        crop = hand_crop_config(c)
+
         def make_iterator(source, seed, position, batch_size, fields):
             return pipeline.make_train_iterator(
                 source, global_batch_size=batch_size, seed=seed, start_step=position,
                 process_index=jax.process_index(), process_count=jax.process_count(),
-                augment_config=c.augment, hand_crop=hand_crop_config(c), fields=fields, num_threads=c.data_threads)
+                augment_config=c.augment, hand_crop=HandCropConfig() if isinstance(source, PoseRecords) else crop,
+                fields=fields, num_threads=c.data_threads)
+
+        def crop_pose_record(record):
+            """The record's pose fields in the crop's frame (the poses stream crops once, on reading)."""
+            if not crop.enabled:
+                return record
+            arrays = {k: np.asarray(v) for k, v in record.items() if not isinstance(v, (str, bytes))}
+            return crop_hand(arrays, crop)  # the box needs the image's size: crop the whole record
         return TrainStreams(self.train_source, seed=c.seed, batch_size=c.batch_size,
                             labelled_fraction=c.labelled_fraction, fields=self.fields, make_iterator=make_iterator,
-                            labelled_rows=c.stream_labelled_rows)
+                            labelled_rows=c.stream_labelled_rows, prepare_pose_record=crop_pose_record)
 
     def train_batches(self, start_step: int) -> Iterator[dict]:
         """This process's rows of the global batches for steps start_step, start_step+1, ...

@@ -37,6 +37,7 @@ from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
 from jaxhands.training.metrics_log import MetricsWriter, find_nonfinite, stack_history, summarize_phase_metrics
 from jaxhands.training.init_from import apply_init_from
+from jaxhands.methods.base import InitialisesFromPoses
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.preemption import StopRequests, TrainingStopped
 from jaxhands.training.state import TrainState, count_params, create_train_state
@@ -135,8 +136,14 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     state = initial_state(experiment, config, mesh)
     if checkpointer.latest_step() is not None:
         state = restore_latest(checkpointer, state)
-    elif config.init_from:  # a fresh run: named groups start from other runs' checkpoints
-        state, _ = apply_init_from(state, config.init_from, experiment.method.groups)
+    else:  # a fresh run: a data-dependent initialisation, then groups from other runs' checkpoints
+        if isinstance(experiment.method, InitialisesFromPoses):
+            poses = experiment.streams().labelled_poses()
+            log.info("initialising from %d labelled training poses", len(poses))
+            params = experiment.method.init_from_poses(jax.device_get(state.params), poses)
+            state = state.replace(params=sharding.put_replicated(params, mesh))
+        if config.init_from:
+            state, _ = apply_init_from(state, config.init_from, experiment.method.groups)
     start_step = int(jax.device_get(state.step))
     writer = MetricsWriter(workdir)
     writer.truncate_after(start_step)

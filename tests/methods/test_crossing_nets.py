@@ -46,7 +46,7 @@ def test_depth_centre_back_projects_the_mean_measured_pixel():
         np.testing.assert_allclose(centre[b], expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("phase", [0, 1, 2, 3])
+@pytest.mark.parametrize("phase", [0, 1, 2, 3, 4])
 def test_each_stage_changes_exactly_its_groups(phase):
     """C1: a step of a phase moves its groups' params and leaves every other group's params
     and batch statistics bit-identical."""
@@ -94,7 +94,7 @@ def test_joint_players_see_only_their_own_terms():
 def test_schedule_streams_and_stage_rates():
     method = CrossingNets(_config())
     assert [method.phase_schedule.index(s) for s in range(11)] == [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3]
-    assert [p.stream for p in method.phases] == ["poses", "train", "labelled", "labelled"]
+    assert [p.stream for p in method.phases] == ["poses", "train", "labelled", "labelled", "labelled"]
     opt = group_optimizers(method, _config())["gen"]
     assert opt.direction is not None
     rates = [float(opt.rate(jnp.asarray(s))) for s in (0, 1, 2, 4, 5, 8, 9, 100)]
@@ -127,3 +127,102 @@ def test_all_four_stages_train_and_evaluate_through_the_command_lines(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 8 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
+    run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3",
+                          "--num_prior=4"], cwd=root, env=env, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stderr[-3000:]
+    samples = np.load(workdir / "samples" / "samples.npz")
+    assert samples["walks"].shape == (2, 3, 21, 3) and samples["prior"].shape == (4, 21, 3)
+    assert samples["depth_walks"].shape == (2, 3, 16, 16) and samples["depth_prior"].shape == (4, 16, 16)
+    assert np.all(np.abs(samples["depth_walks"]) <= 1.0)
+    for name in ("prior", "walk_0", "depth_walks", "depth_prior", "depth_reconstructions"):
+        assert (workdir / "samples" / f"{name}.png").stat().st_size > 1000, name
+
+
+def test_a_fresh_run_starts_its_pose_vae_from_the_labelled_poses_principal_components(tmp_path):
+    """The loop applies InitialisesFromPoses once, to a fresh run: with the VAE's rate 0
+    the decoder's output bias after a step is the labelled poses' mean pose vector."""
+    import jaxhands
+    from jaxhands.training.experiment import build_experiment
+    from jaxhands.training.loop import train
+
+    config = jaxhands.load_config("wan17_crossing_nets_full", [
+        f"data_dir={tmp_path / 'data'}", "image_size=16", "synthetic_num_train=40", "synthetic_num_test=8",
+        "batch_size=8", "labelled_fraction=0.5", "cn_vae_steps=1", "num_train_steps=1", "cn_lr_vae=0.0",
+        "checkpoint_every=1", "eval_every=0", "log_every=1"])
+    train(config, tmp_path / "run", progress=False)
+    run = jaxhands.load_run(tmp_path / "run")
+    poses = build_experiment(config).streams().labelled_poses()
+    assert poses.shape == (20, 21, 3)
+    y = np.asarray(run.method.pose_vector({"keypoints_3d": jnp.asarray(poses)}))
+    np.testing.assert_allclose(np.asarray(run.params["dec_pose"]["out"]["bias"]), y.mean(0), atol=1e-5)
+    kernel = np.asarray(run.params["dec_pose"]["out"]["kernel"])
+    np.testing.assert_allclose(kernel[:19] @ kernel[:19].T, np.eye(19), atol=1e-4)  # 20 poses: 19 components
+    untrained = jaxhands.load_run(tmp_path / "run", untrained=True)
+    assert not np.allclose(np.asarray(untrained.params["dec_pose"]["out"]["bias"]), y.mean(0), atol=1e-3)
+
+
+@pytest.mark.parametrize("variant, phases, rates", [
+    ("full", [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3], [3e-4, 3e-4, 3e-4, 3e-4, 3e-4, 1e-2, 1e-2, 1e-2, 1e-2, 1e-3, 1e-3]),
+    ("gan_pretrained", [0, 0, 1, 1, 1, 4, 4, 4, 4, 4, 4], [3e-4] * 5 + [1e-3] * 6),
+    ("scratch", [0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4], [3e-4] * 2 + [1e-3] * 9),
+])
+def test_variants_schedule_their_stages_and_rates(variant, phases, rates):
+    config = _config()
+    config.cn_variant = variant
+    method = CrossingNets(config)
+    assert [method.phase_schedule.index(s) for s in range(11)] == phases
+    opt = group_optimizers(method, config)["post_head"]
+    np.testing.assert_allclose([float(opt.rate(jnp.asarray(s))) for s in range(11)], rates, rtol=1e-6)
+
+
+def test_ablation_weights_remove_exactly_their_terms():
+    """cn_lambda_gan = 0 drops D's BCE and G's feature matching from the joint objective,
+    cn_lambda_smo = 0 drops L_smo; every other term is unchanged (same batch, same key)."""
+    batch = _batch()
+
+    def terms(**weights):
+        config = _config()
+        config.update(weights)
+        method = CrossingNets(config)
+        params, state = method.init(jax.random.key(0), batch)
+        loss_d, loss_g, loss_smo, _, m = method.joint_terms(params, state, batch, jax.random.key(1))
+        return float(loss_d), float(loss_g), float(loss_smo), {k: float(v) for k, v in m.items()}
+
+    d, g, smo, m = terms()
+    np.testing.assert_allclose([d, g, smo], [m["gan_d"] + m["pos"], m["feature_matching"] + m["render"], m["smo"]],
+                               rtol=1e-6)
+    d0, g0, smo0, _ = terms(cn_lambda_gan=0.0)
+    np.testing.assert_allclose([d0, g0, smo0], [m["pos"], m["render"], m["smo"]], rtol=1e-6)
+    assert m["gan_d"] > 0.1 and m["feature_matching"] > 0.0
+    d1, g1, smo1, _ = terms(cn_lambda_smo=0.0)
+    np.testing.assert_allclose([d1, g1, smo1], [d, g, 0.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="cn_variant"):
+        terms(cn_variant="pretrained")
+
+
+def test_latent_model_routes_walk_between_the_two_inputs_latents():
+    """encode/decode/latent_walk (sample.py): a walk's ends decode the two inputs' latents,
+    its middle the mean latent; "kp3d" decodes root-relative metres, "depth" renders maps."""
+    config = _config()
+    method = CrossingNets(config)
+    batch = _batch()
+    params, state = method.init(jax.random.key(0), batch)
+    one = lambda i: {k: v[i:i + 1] for k, v in batch.items()}  # noqa: E731
+    (z, logvar), _ = method.encode(params, state, "depth", batch)
+    assert z.shape == (6, 23) and np.all(np.asarray(logvar) == 0)
+    for modality, shape in (("kp3d", (3, 21, 3)), ("depth", (3, SIZE, SIZE))):
+        walk = np.asarray(method.latent_walk(params, state, one(0), one(1), 3, modality=modality))
+        assert walk.shape == shape
+        ends = np.asarray(method.decode(params, state, modality, jnp.stack([z[0], 0.5 * (z[0] + z[1]), z[1]]))[0])
+        np.testing.assert_allclose(walk, ends, rtol=1e-5, atol=1e-6)
+    (zy, _), _ = method.encode(params, state, "kp3d", batch)
+    y, origin, _ = method.pose_target(batch)
+    np.testing.assert_allclose(zy[:, 20:], origin, rtol=1e-6)
+    pose = np.asarray(method.decode(params, state, "kp3d", zy)[0])
+    y_hat, _ = method._apply("dec_pose", params, state, zy[:, :20], train=False)
+    np.testing.assert_allclose(pose, np.asarray(y_hat).reshape(6, 21, 3) * 0.05, rtol=1e-6)
+    real, rendered = method.render_route(params, state, batch)
+    np.testing.assert_allclose(rendered, method.decode(params, state, "depth", zy)[0], rtol=1e-6)
+    np.testing.assert_allclose(real, method.depth_input(batch))
+    with pytest.raises(ValueError, match="decodes 'kp3d' or 'depth'"):
+        method.decode(params, state, "rgb", zy)

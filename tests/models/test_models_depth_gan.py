@@ -1,6 +1,7 @@
 """Crossing Nets networks (spec B2 / check C2): the released weight counts per network at
 128 px, and every stride-2 stage exactly halving or doubling the side."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -66,3 +67,59 @@ def test_generator_starts_mostly_background_and_sizes_are_checked():
     assert float(out.mean()) > 0.4  # last bias 0.8 -> tanh ~0.66 before any training
     with pytest.raises(ValueError, match="4 \\* 2\\^n"):
         dg.num_stages(96)
+
+
+def test_pca_init_projects_onto_the_principal_components_and_back():
+    """The code's PCA initialisation: the encoder's hidden pre-activations are the poses'
+    coordinates along orthonormal principal axes, and the decoder's output layer maps
+    them back, so poses inside a <= 40-d subspace round-trip exactly."""
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(63, 30)))[0].T  # 30 orthonormal directions in R^63
+    mean = rng.normal(size=63)
+    y = (mean + rng.normal(size=(200, 30)) * np.linspace(3.0, 0.1, 30) @ basis).astype(np.float32)
+    enc, dec = dg.PoseEncoder(), dg.PoseDecoder(63)
+    enc_params = enc.init(jax.random.key(0), y[:2])["params"]
+    dec_params = dec.init(jax.random.key(1), jnp.zeros((2, 20)))["params"]
+    enc_params, dec_params = dg.pca_pose_init(enc_params, dec_params, y)
+
+    hidden = y @ np.asarray(enc_params["hidden"]["kernel"]) + np.asarray(enc_params["hidden"]["bias"])
+    coords = hidden[:, :30]
+    np.testing.assert_allclose(np.linalg.norm(coords, axis=1), np.linalg.norm(y - y.mean(0), axis=1), rtol=1e-4)
+    variances = coords.var(0)
+    assert np.all(np.diff(variances) <= 1e-4)  # in order of explained variance
+    np.testing.assert_allclose(hidden[:, 30:40], 0.0, atol=1e-3)  # no variance left outside the subspace
+    out = hidden @ np.asarray(dec_params["out"]["kernel"]) + np.asarray(dec_params["out"]["bias"])
+    np.testing.assert_allclose(out, y, atol=1e-4)
+    # Only those layers change: the latent heads keep their random N(0, 0.01) start.
+    fresh = enc.init(jax.random.key(0), y[:2])["params"]
+    np.testing.assert_array_equal(np.asarray(enc_params["mu"]["kernel"]), np.asarray(fresh["mu"]["kernel"]))
+
+
+def test_subpixel_6x6_conv_transpose_equals_flax_conv_transpose_and_its_definition():
+    """The sub-pixel 6x6 layer computes nn.ConvTranspose(6x6, stride 2, padding 3) with the
+    same kernel, outputs and gradients, and the transposed convolution's definition
+    (Lasagne's crop-2 TransposedConv2DLayer with the kernel flipped): out[2i + k - 2] += x[i] w[5 - k]."""
+    x = jax.random.normal(jax.random.key(0), (2, 3, 4, 5))
+    layer = dg.ConvTranspose6x6(7, use_bias=True, bias_init=jax.nn.initializers.normal(1.0))
+    variables = layer.init(jax.random.key(1), x)
+    reference = nn.ConvTranspose(7, (6, 6), strides=(2, 2), padding=((3, 3), (3, 3)))
+    ours, theirs = layer.apply(variables, x), reference.apply(variables, x)
+    assert ours.shape == (2, 6, 8, 7)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+    kernel, bias = np.asarray(variables["params"]["kernel"], np.float64), np.asarray(variables["params"]["bias"])
+    xs = np.asarray(x, np.float64)
+    full = np.zeros((2, 2 * 3 + 4, 2 * 4 + 4, 7))
+    for i in range(3):
+        for j in range(4):
+            for ky in range(6):
+                for kx in range(6):
+                    full[:, 2 * i + ky, 2 * j + kx] += xs[:, i, j] @ kernel[5 - ky, 5 - kx]
+    np.testing.assert_allclose(ours, full[:, 2:-2, 2:-2] + bias, rtol=1e-5, atol=1e-5)
+
+    def loss(params, module):
+        return jnp.sum(jnp.sin(module.apply({"params": params}, x)))
+    g_ours = jax.grad(loss)(variables["params"], layer)
+    g_theirs = jax.grad(loss)(variables["params"], reference)
+    for name in ("kernel", "bias"):
+        np.testing.assert_allclose(g_ours[name], g_theirs[name], rtol=1e-4, atol=1e-4)

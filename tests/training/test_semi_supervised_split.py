@@ -137,3 +137,31 @@ def test_named_streams_mix_unlabelled_and_poses_resume_exactly(data_dir):
     resumed = experiment.train_batches(6)  # mid-stage 2: each stream continues at its own position
     for step in range(6, 11):
         assert [int(i) for i in next(resumed)["record_index"]] == history[step], step
+
+
+@pytest.mark.parametrize("mode", ["rgb_keypoints", "depth_cube"])
+def test_the_poses_stream_holds_the_cropped_pose_fields_without_decoding_per_step(data_dir, mode):
+    """The poses stream reads its records once into memory, cropped as every other stream
+    crops them: its keypoints_2d / intrinsics / visible equal crop_hand of the record's."""
+    from jaxhands.data.hand_crop import crop_hand
+    from jaxhands.data.streams import PoseRecords
+    from jaxhands.training.experiment import hand_crop_config
+
+    config = tiny_config(data_dir, labelled_fraction=0.5, input_modality="depth" if mode == "depth_cube" else "rgb")
+    config.hand_crop.mode = mode
+    experiment = build_experiment(config)
+    streams = experiment.streams()
+    records = streams.pose_records()
+    assert isinstance(records, PoseRecords) and streams.pose_records() is records  # read once
+    assert len(records) == int(streams.is_labelled.sum())
+    batch = next(streams.batches("poses", 0))
+    assert "image" not in batch and "depth" not in batch
+    for row, index in enumerate(batch["record_index"]):
+        raw = experiment.train_source[int(index)]
+        expected = crop_hand({k: np.asarray(v) for k, v in raw.items() if not isinstance(v, (str, bytes))},
+                             hand_crop_config(config))
+        for field in ("keypoints_2d", "intrinsics", "keypoints_3d", "visible"):
+            np.testing.assert_allclose(batch[field][row], expected[field], rtol=1e-6, atol=1e-5, err_msg=field)
+    assert not np.allclose(batch["keypoints_2d"][0], experiment.train_source[int(batch["record_index"][0])][
+        "keypoints_2d"], atol=1e-2)  # the crop did move them
+    np.testing.assert_allclose(streams.labelled_poses()[:3], [records[i]["keypoints_3d"] for i in range(3)])
