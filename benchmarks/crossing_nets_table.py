@@ -37,12 +37,68 @@ def summary(result: dict) -> dict:
     return out
 
 
+def _scored(pred, gt, visible) -> dict:
+    from jaxhands.evaluation.metrics import evaluate_keypoints, success_rate_curve
+
+    metrics = evaluate_keypoints(pred, gt, visible)  # visible joints, as evaluate_workdir
+    pcf = success_rate_curve(pred, gt, np.arange(0, 81, dtype=np.float64))
+    return {"mean_epe_mm": metrics["mean_epe_mm"], "median_epe_mm": metrics["median_epe_mm"],
+            "auc_20_50": metrics["auc"], "pcf_mean_0_80": float(np.mean(pcf))}
+
+
+def _crops(experiment, batches, limit: int | None = None):
+    """(pooled maps [N, (S/4)^2], joints - depth centre [N, 21, 3], centres [N, 3], visible [N, 21]) over
+    `batches`, each record once (by record_index), at most `limit` records."""
+    import jax.numpy as jnp
+
+    from jaxhands.methods.crossing_nets import CrossingNets, depth_centre
+
+    method = CrossingNets(experiment.config)
+    seen, feats, rel, centres, visible = set(), [], [], [], []
+    for batch in batches:
+        keep = np.asarray(batch.get("valid", np.ones(len(batch["depth"]), bool)), bool)
+        if "record_index" in batch:
+            index = np.asarray(batch["record_index"])
+            fresh = np.array([i not in seen for i in index])
+            if not fresh.any():
+                break  # a new epoch of the stream: every record seen
+            seen.update(int(i) for i in index)
+            keep &= fresh
+        x = np.asarray(method.depth_input({"depth": jnp.asarray(batch["depth"])}))
+        n, size = x.shape[0], x.shape[1]
+        feats.append(x.reshape(n, size // 4, 4, size // 4, 4).mean((2, 4)).reshape(n, -1)[keep])
+        centre = np.asarray(depth_centre(jnp.asarray(batch["depth"]), jnp.asarray(batch["intrinsics"])))
+        rel.append((np.asarray(batch["keypoints_3d"]) - centre[:, None])[keep])
+        centres.append(centre[keep])
+        if "visible" in batch:
+            visible.append(np.asarray(batch["visible"], bool)[keep])
+        if limit and sum(len(f) for f in feats) >= limit:
+            break
+    return (np.concatenate(feats), np.concatenate(rel), np.concatenate(centres),
+            np.concatenate(visible) if visible else None)
+
+
+def nn_search_at_depth_centre(config) -> dict:
+    """nn-search (Wan et al.'s baseline, pooled 4x4 pixels instead of PCA-512): the labelled
+    training crop nearest to the test crop lends its joints relative to its depth centre,
+    placed at the test map's depth centre (no label at test time)."""
+    from jaxhands.training.experiment import build_experiment
+
+    experiment = build_experiment(config)
+    keys, key_rel, _, _ = _crops(experiment, experiment.streams().batches("labelled", 0))
+    queries, query_rel, query_centre, visible = _crops(experiment, experiment.eval_batches())
+    nearest = np.concatenate([np.argmin(((q[:, None] - keys[None]) ** 2).sum(-1), axis=1)
+                              for q in np.array_split(queries, max(1, len(queries) // 64))])
+    pred = key_rel[nearest] + query_centre[:, None]
+    gt = query_rel + query_centre[:, None]
+    return {**_scored(pred, gt, visible), "num_train": int(len(keys))}
+
+
 def mean_pose_at_depth_centre(config) -> dict:
     """The mean root-relative training pose, rooted at the test map's depth centre plus the
     mean training origin (root - centre): no label at test time, like Crossing Nets."""
     import jax.numpy as jnp
 
-    from jaxhands.evaluation.metrics import evaluate_keypoints, success_rate_curve
     from jaxhands.methods.crossing_nets import depth_centre
     from jaxhands.training.experiment import build_experiment
 
@@ -63,11 +119,7 @@ def mean_pose_at_depth_centre(config) -> dict:
         preds.append((mean_relative + (centre + mean_origin)[:, None])[valid])
         gts.append(np.asarray(batch["keypoints_3d"])[valid])
         visible.append(np.asarray(batch["visible"], bool)[valid])
-    pred, gt = np.concatenate(preds), np.concatenate(gts)
-    metrics = evaluate_keypoints(pred, gt, np.concatenate(visible))  # visible joints, as evaluate_workdir
-    pcf = success_rate_curve(pred, gt, np.arange(0, 81, dtype=np.float64))
-    return {"mean_epe_mm": metrics["mean_epe_mm"], "median_epe_mm": metrics["median_epe_mm"],
-            "auc_20_50": metrics["auc"], "pcf_mean_0_80": float(np.mean(pcf))}
+    return _scored(np.concatenate(preds), np.concatenate(gts), np.concatenate(visible))
 
 
 def baselines(config) -> dict:
@@ -77,8 +129,32 @@ def baselines(config) -> dict:
     mean_gt = evaluate_mean_pose(config)
     nn = evaluate_pixel_nearest_neighbour(config)
     return {"mean_pose_at_depth_centre": mean_pose_at_depth_centre(config),
+            "nn_search_at_depth_centre": nn_search_at_depth_centre(config),
             "mean_pose_ground_truth_root_scale": {k: mean_gt[k] for k in keep if k in mean_gt},
             "nn_search_ground_truth_root_scale": {k: nn[k] for k in keep if k in nn}}
+
+
+# Fields in which a run may differ from the run whose first stages it reuses: they act only
+# after the reused stages (the warm-up / joint / posterior objectives and the schedule's end).
+REUSABLE_DIFFERENCES = {"name", "cn_lambda_smo", "cn_lambda_gan", "cn_variant", "num_train_steps"}
+
+
+def reuse_stages(config, workdir: pathlib.Path, source_config, source_workdir: pathlib.Path, step: int) -> None:
+    """Starts `workdir` from `source_workdir`'s checkpoint at `step` (a stage end both runs
+    share, e.g. the end of the GAN stage for the ablations): the steps before it are the
+    same computation, so only the later stages are trained."""
+    import shutil
+
+    if (workdir / "checkpoints").exists():
+        return
+    differ = {k for k in set(config) | set(source_config) if config.get(k) != source_config.get(k)}
+    if differ - REUSABLE_DIFFERENCES:
+        raise SystemExit(f"--reuse-stages-from: {config.name} and {source_config.name} differ in "
+                         f"{sorted(differ - REUSABLE_DIFFERENCES)}, so their first {step} steps are not the same")
+    source = source_workdir / "checkpoints" / str(step)
+    if not source.is_dir():
+        raise SystemExit(f"--reuse-stages-from: no checkpoint {source} (a kept stage end?)")
+    shutil.copytree(source, workdir / "checkpoints" / str(step))
 
 
 def print_table(rows: list[dict], base: dict) -> None:
@@ -103,6 +179,10 @@ def main():
     parser.add_argument("--labelled", type=float, nargs="+", default=[0.1])
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="KEY=VALUE applied to every config")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("workdirs/crossing_nets"))
+    parser.add_argument("--recompute-baselines", action="store_true")
+    parser.add_argument("--reuse-stages-from", default=None, metavar="CONFIG@STEP",
+                        help="start each run from the same seed's CONFIG run's checkpoint at STEP (a shared stage "
+                             "end, e.g. wan17_crossing_nets_full@21500 for the ablations and gan_pretrained)")
     parser.add_argument("--out", type=pathlib.Path, default=None)
     args = parser.parse_args()
 
@@ -111,7 +191,7 @@ def main():
 
     previous = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
     rows = [r for r in previous.get("rows", [])]
-    base = previous.get("baselines", {})
+    base = {} if args.recompute_baselines else previous.get("baselines", {})
     done = {(r["config"], r["labelled_fraction"], r["seed"]) for r in rows}
     for fraction in args.labelled:
         for name in args.configs:
@@ -120,11 +200,17 @@ def main():
                     continue
                 config = jaxhands.load_config(name, [f"seed={seed}", f"labelled_fraction={fraction}", *args.overrides])
                 workdir = args.workdir / f"{name}_m{fraction:g}_seed{seed}"
+                if args.reuse_stages_from:
+                    source_name, _, step = args.reuse_stages_from.partition("@")
+                    source_config = jaxhands.load_config(source_name, [f"seed={seed}", f"labelled_fraction={fraction}",
+                                                                       *args.overrides])
+                    reuse_stages(config, workdir, source_config,
+                                 args.workdir / f"{source_name}_m{fraction:g}_seed{seed}", int(step))
                 start = time.perf_counter()
                 train(config, workdir, progress=False)
                 seconds = time.perf_counter() - start
                 rows.append({"config": name, "labelled_fraction": fraction, "seed": seed, "workdir": str(workdir),
-                             "overrides": args.overrides, "train_seconds_this_call": seconds,
+                             "overrides": args.overrides, "reused_stages_from": args.reuse_stages_from, "train_seconds_this_call": seconds,
                              "trained": summary(jaxhands.evaluate_workdir(workdir)),
                              "untrained": summary(jaxhands.evaluate_workdir(workdir, untrained=True))})
                 print(f"{name} m={fraction:g} seed {seed}: {json.dumps(rows[-1]['trained'])} ({seconds:.0f} s)",

@@ -55,6 +55,12 @@ class PhaseSchedule:
             at += stage.num_steps or 0
         return starts
 
+    @property
+    def stage_ends(self) -> tuple[int, ...]:
+        """The global steps at which a stage other than the last ends (the loop checkpoints
+        and keeps them: a later stage can restart from, or be judged at, a stage's end)."""
+        return tuple(self._starts()[1:])
+
     def stage_at(self, step: int) -> int:
         """Index of the stage that holds global `step` (steps past a finite last stage stay in it)."""
         starts = self._starts()

@@ -18,11 +18,19 @@ from jaxhands.training.state import TrainState
 
 class Checkpointer:
     def __init__(self, workdir: str | pathlib.Path, *, max_to_keep: int = 3, save_interval_steps: int = 1000,
-                 async_save: bool = True):
+                 async_save: bool = True, keep_steps: tuple[int, ...] = ()):
+        """keep_steps: checkpoints kept whatever max_to_keep says (the stage ends of a staged
+        schedule), besides the latest max_to_keep."""
         self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
+        if keep_steps:
+            from orbax.checkpoint import checkpoint_managers
+
+            keep = {"preservation_policy": checkpoint_managers.AnyPreservationPolicy([
+                checkpoint_managers.LatestN(max_to_keep), checkpoint_managers.CustomSteps(list(keep_steps))])}
+        else:
+            keep = {"max_to_keep": max_to_keep}
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, save_interval_steps=save_interval_steps, create=True,
-            enable_async_checkpointing=async_save)
+            save_interval_steps=save_interval_steps, create=True, enable_async_checkpointing=async_save, **keep)
         self.manager = ocp.CheckpointManager(self.directory, options=options)
 
     def latest_step(self) -> int | None:

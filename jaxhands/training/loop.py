@@ -130,7 +130,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     parallel = make_parallel(config.parallel, mesh)
     sharding.check_batch_size(config.batch_size, mesh)
     experiment = build_experiment(config)
-    checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep,
+    stage_ends = experiment.method.phase_schedule.stage_ends
+    checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep, keep_steps=stage_ends,
                                 save_interval_steps=config.checkpoint_every,
                                 async_save=config.async_checkpointing)
     state = initial_state(experiment, config, mesh)
@@ -185,7 +186,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                 history.append(parallel.host_metrics(metrics))
                 done = step + 1
                 stopped_by = stop_requests.requested(done)
-                must_save = done % config.checkpoint_every == 0 or done == end_step or stopped_by is not None
+                at_stage_end = done in stage_ends  # always saved and kept (Checkpointer keep_steps)
+                must_save = (done % config.checkpoint_every == 0 or done == end_step or at_stage_end
+                             or stopped_by is not None)
                 # Records fall on log_every boundaries (and the last step) whatever the saves or
                 # interruptions, so a resumed run's log matches an uninterrupted one's.
                 must_log = done % config.log_every == 0 or done == num_steps
@@ -215,7 +218,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                     log_t0, log_step0 = time.time(), done
                 if must_save:
                     checkpointer.save(parallel.checkpoint_state(state),
-                                      force=done == end_step or stopped_by is not None,
+                                      force=done == end_step or at_stage_end or stopped_by is not None,
                                       config_json=json.loads(config.to_json_best_effort()))
                 bar.update(1)
                 if stopped_by is not None:

@@ -46,3 +46,11 @@ def test_bad_schedules_fail_clearly():
         staged([((0,), None), ((1,), 5)])
     with pytest.raises(ValueError, match="empty phase pattern"):
         staged([((), 5)])
+
+
+def test_stage_ends_are_the_steps_where_the_phase_pattern_changes():
+    schedule = staged([((0,), 3), ((1, 2), 4), ((3,), 2), ((4,), None)])
+    assert schedule.stage_ends == (3, 7, 9)
+    changes = [s for s in range(1, 20) if schedule.stage_at(s) != schedule.stage_at(s - 1)]
+    assert list(schedule.stage_ends) == changes
+    assert single().stage_ends == () and alternating(2).stage_ends == ()
