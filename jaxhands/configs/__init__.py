@@ -1,5 +1,5 @@
 """Experiment configs: every knob declared once (`base.py`), every paper table row by name
-(`spurr18.py`, `yang19.py`), one loader (`loader.py`).
+(`spurr18.py`, `yang19.py`, `yangyao19.py`, `wan17.py`), one loader (`loader.py`).
 
     from jaxhands.configs import load_config, config_names
     config = load_config("spurr18_rgb_to_3d_var3", ["num_train_steps=20"])

@@ -154,7 +154,14 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     c.cn_variant = "full"  # full | gan_pretrained | scratch (the last two: trunk + posterior head on L_pos alone)
     c.cn_lambda_smo = 1.0  # weight of L_smo (warm-up and joint); 0 = the paper's ablation without it
     c.cn_lambda_gan = 1.0  # weight of the joint stage's GAN terms (D's BCE, G's feature matching); 0 = ablation
-    c.cn_pca_init = True  # the pose VAE starts from the labelled poses' 40 principal components (the code's)
+    c.cn_pca_init = True
+    # Yang & Yao 2019 dVAE (jaxhands.methods.disentangled_vae; spec Part A): z = [z_c, z_v],
+    # latent_dim / 2 each; Alg. 1's disentangling stage, then the embedding of the input.
+    c.dvae_disentangle_steps = 3000  # stage 1 (poses only); the embedding runs to num_train_steps
+    c.dvae_lambda_x = 1.0  # weight of the 3D pose reconstruction (paper: 1)
+    c.dvae_lambda_y = 0.01  # weight of the canonical pose and viewpoint reconstructions (paper: 0.01)
+    c.dvae_beta_disentangle = 1.0  # KL weight of the disentangling step (unspecified for pose estimation)
+    c.dvae_beta_embed = 0.01  # KL weight of the embedding step (the paper's beta-triple-prime)  # the pose VAE starts from the labelled poses' 40 principal components (the code's)
 
 
 def _loop_fields(c: ml_collections.ConfigDict) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import ml_collections
 
-from jaxhands.configs import spurr18, wan17, yang19
+from jaxhands.configs import spurr18, wan17, yang19, yangyao19
 from jaxhands.configs.base import base_config
 from jaxhands.configs.named import NamedConfig
 
@@ -30,7 +30,7 @@ class ConfigError(ValueError):
     """A config name, file or override that cannot be used; the message says which and why."""
 
 
-NAMED: dict[str, NamedConfig] = {**spurr18.NAMED, **yang19.NAMED, **wan17.NAMED}
+NAMED: dict[str, NamedConfig] = {**spurr18.NAMED, **yang19.NAMED, **yangyao19.NAMED, **wan17.NAMED}
 
 
 def config_names() -> list[str]:

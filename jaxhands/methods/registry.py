@@ -15,12 +15,13 @@ import ml_collections
 
 from jaxhands.methods.cross_modal import CrossModalVAE
 from jaxhands.methods.crossing_nets import CrossingNets
+from jaxhands.methods.disentangled_vae import DisentangledVAE
 from jaxhands.methods.latent_alignment import LatentAlignment
 
 MethodFactory = Callable[[ml_collections.ConfigDict], Any]
 
 _METHODS: dict[str, MethodFactory] = {"cross_modal": CrossModalVAE, "latent_alignment": LatentAlignment,
-                                      "crossing_nets": CrossingNets}
+                                      "crossing_nets": CrossingNets, "disentangled_vae": DisentangledVAE}
 
 
 def register_method(name: str, factory: MethodFactory) -> None:

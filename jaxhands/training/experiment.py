@@ -113,13 +113,18 @@ class Experiment:
         c = self.config
 
         crop = hand_crop_config(c)
+        # Pose-only records (the poses stream, cropped once on reading) have no image frame:
+        # of the augmentations only the in-plane rotation is defined for them.
+        pose_augment = None if c.augment is None else dict(
+            dict(c.augment), scale_range=(1.0, 1.0), shift_max=0.0, flip_prob=0.0, hue_max=0.0, points_from_depth=False)
 
         def make_iterator(source, seed, position, batch_size, fields):
+            poses_only = isinstance(source, PoseRecords)
             return pipeline.make_train_iterator(
                 source, global_batch_size=batch_size, seed=seed, start_step=position,
                 process_index=jax.process_index(), process_count=jax.process_count(),
-                augment_config=c.augment, hand_crop=HandCropConfig() if isinstance(source, PoseRecords) else crop,
-                fields=fields, num_threads=c.data_threads)
+                augment_config=pose_augment if poses_only else c.augment,
+                hand_crop=HandCropConfig() if poses_only else crop, fields=fields, num_threads=c.data_threads)
 
         def crop_pose_record(record):
             """The record's pose fields in the crop's frame (the poses stream crops once, on reading)."""

@@ -149,6 +149,8 @@ def test_the_poses_stream_holds_the_cropped_pose_fields_without_decoding_per_ste
 
     config = tiny_config(data_dir, labelled_fraction=0.5, input_modality="depth" if mode == "depth_cube" else "rgb")
     config.hand_crop.mode = mode
+    # The image-frame augmentations do not apply to pose-only records; the stream must not fail on them.
+    config.augment.update(dict(flip_prob=0.5, shift_max=0.1, scale_range=(1.0, 1.2)))
     experiment = build_experiment(config)
     streams = experiment.streams()
     records = streams.pose_records()
