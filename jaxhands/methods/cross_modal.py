@@ -37,7 +37,7 @@ from jaxhands.methods.phase_schedule import alternating
 from jaxhands.evaluation.spread import spread_ratio
 from jaxhands.methods.modalities import POSE_MODALITIES, Invariances, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
-from jaxhands.methods.vae_parts import EncodersDecoders, beta_at
+from jaxhands.methods.vae_parts import EncodersDecoders, beta_at, decode_latent_walk
 
 
 VARIANTS = {
@@ -185,9 +185,5 @@ class CrossModalVAE:
 
         `batch_a`/`batch_b` hold one sample each; returns [num_steps, ...] in model space.
         """
-        source = source or self.predict_from
-        (za, _), _ = self.encode(params, model_state, source, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source, batch_b)
-        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
-        z = (1.0 - t) * za[:1] + t * zb[:1]
-        return self.decode(params, model_state, modality, z)[0]
+        return decode_latent_walk(self, params, model_state, batch_a, batch_b, num_steps,
+                                  source=source or self.predict_from, modality=modality)

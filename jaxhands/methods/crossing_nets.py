@@ -39,6 +39,7 @@ from jaxhands.losses.elbo import kl_to_standard_normal
 from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.image_modalities import normalize_depth
 from jaxhands.methods.phase_schedule import staged
+from jaxhands.methods.vae_parts import decode_latent_walk
 from jaxhands.models import depth_gan
 from jaxhands.training.optimizer import adam
 
@@ -330,10 +331,8 @@ class CrossingNets:
     def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, source: str | None = None,
                     modality: str = "kp3d"):
         """Decodes the line between two inputs' latents (Fig. 1's walk between two depth maps)."""
-        (za, _), _ = self.encode(params, model_state, source or self.predict_from, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source or self.predict_from, batch_b)
-        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
-        return self.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
+        return decode_latent_walk(self, params, model_state, batch_a, batch_b, num_steps,
+                                  source=source or self.predict_from, modality=modality)
 
     def render_route(self, params, model_state, batch):
         """(x [B, S, S], Gen(Ali(Z_l)) [B, S, S]): each labelled map beside its render from the

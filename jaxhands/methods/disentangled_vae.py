@@ -36,6 +36,7 @@ from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
 from jaxhands.methods.phase_schedule import staged
+from jaxhands.methods.vae_parts import decode_latent_walk
 from jaxhands.models.mlp import MLPDecoder, MLPEncoder
 
 FACTOR_GROUPS = ("enc_cpose", "enc_view", "dec_pose", "dec_cpose", "dec_view")
@@ -130,10 +131,8 @@ class DisentangledVAE:
 
     def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, source: str | None = None,
                     modality: str = "kp3d"):
-        (za, _), _ = self.encode(params, model_state, source or self.predict_from, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source or self.predict_from, batch_b)
-        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
-        return self.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
+        return decode_latent_walk(self, params, model_state, batch_a, batch_b, num_steps,
+                                  source=source or self.predict_from, modality=modality)
 
     # -- losses --------------------------------------------------------------------
     def _reconstruction_terms(self, params, state, batch, z):

@@ -26,6 +26,17 @@ def beta_at(step, config: ml_collections.ConfigDict):
     return annealed_beta(step, beta=config.beta, beta_start=config.beta_start, anneal_steps=config.beta_anneal_steps)
 
 
+def decode_latent_walk(model, params, model_state, batch_a, batch_b, num_steps: int, *, source: str,
+                       modality: str):
+    """A LatentModel's latent walk (Spurr Fig. 6, Wan Fig. 1): the line between the
+    posterior means of `source` for two one-sample batches, `num_steps` points with
+    both ends, decoded as `modality`: [num_steps, ...] in the decoder's space."""
+    (za, _), _ = model.encode(params, model_state, source, batch_a)
+    (zb, _), _ = model.encode(params, model_state, source, batch_b)
+    t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
+    return model.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
+
+
 class EncodersDecoders:
     """Named encoders q(z | inputs) and decoders p(x | z).
 
