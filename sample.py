@@ -40,7 +40,7 @@ def main(argv):
 
     run = load_run(FLAGS.workdir, FLAGS.step)
     method = run.method
-    from jaxhands.methods.base import LatentModel, RendersImages
+    from jaxhands.methods.base import FactorisedLatent, LatentModel, RendersImages
 
     if not isinstance(method, LatentModel):
         raise SystemExit(f"method {run.config.method!r} has no latent space to sample")
@@ -63,11 +63,38 @@ def main(argv):
         plot_skeleton_grid(list(walk), out / f"walk_{k}.png", ncols=FLAGS.walk_steps, titles=titles,
                            title=f"latent walk between test samples {a} and {b} ({method.predict_from} encoder)")
     arrays = {"prior": prior, "walks": np.stack(walks)}
+    if isinstance(method, FactorisedLatent):  # Yang & Yao Fig. 6: one factor moves, the others stay A's
+        arrays.update(factor_walk_pictures(method, run, batch, out, np.random.default_rng(FLAGS.seed)))
     if isinstance(method, RendersImages):  # the same walks and samples, rendered (Wan et al. Fig. 1)
         for modality in method.rendered_modalities:
             arrays.update(render_pictures(method, run, batch, modality, out, np.random.default_rng(FLAGS.seed)))
     np.savez_compressed(out / "samples.npz", **arrays)
     print(f"wrote {out / 'prior.png'} and {FLAGS.pairs} latent walks in {out}")
+
+
+def factor_walk_pictures(method, run, batch, out, rng) -> dict:
+    """{factor}_walks.png for each factor of z: row k walks only that factor from test
+    pose a_k's posterior mean to b_k's (the factor encoders' posterior, from the 3D pose),
+    the other factors staying a_k's."""
+    import numpy as np
+
+    from jaxhands.evaluation.plots import plot_skeleton_grid
+
+    n = batch["keypoints_3d"].shape[0]
+    a = rng.choice(n, FLAGS.pairs, replace=False)
+    b = (a + rng.integers(1, n, FLAGS.pairs)) % n
+    take = lambda idx: {key: v[idx] for key, v in batch.items()}  # noqa: E731
+    arrays = {}
+    for factor in method.factor_names:
+        walks = np.asarray(method.factor_walk(run.params, run.model_state, take(a), take(b), FLAGS.walk_steps,
+                                              factor=factor))
+        titles = [f"{a[k]}->{b[k]} t={t:.2f}" if i == 0 else f"t={t:.2f}"
+                  for k in range(FLAGS.pairs) for i, t in enumerate(np.linspace(0, 1, FLAGS.walk_steps))]
+        plot_skeleton_grid(list(walks.reshape(-1, *walks.shape[2:])), out / f"{factor}_walks.png",
+                           ncols=FLAGS.walk_steps, titles=titles,
+                           title=f"{run.config.name} step {run.step}: only z_{factor} moves from A to B (rows)")
+        arrays[f"{factor}_walks"] = walks
+    return arrays
 
 
 def render_pictures(method, run, batch, modality: str, out, rng) -> dict:

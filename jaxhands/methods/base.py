@@ -26,6 +26,8 @@ Optional capabilities, each a small Protocol checked with isinstance, never hasa
 - `LatentModel`: encode / decode / sample_prior / latent_walk (sample.py, inference);
 - `DecodesClouds`: predict_cloud and the name of its cloud decoder (eval's clouds.png);
 - `RendersImages`: the image modalities a LatentModel decodes (sample.py draws their walks);
+- `FactorisedLatent`: a LatentModel whose z is split into named factors, with a walk that
+  moves one factor and keeps the others (Yang & Yao's dVAE; sample.py draws one per factor);
 - `InitialisesFromPoses.init_from_poses(params, poses) -> params`: a data-dependent
   initialisation (Crossing Nets' PCA-initialised pose VAE), applied once by the training
   loop to a fresh run from the labelled training poses, before `config.init_from`; `init`
@@ -101,6 +103,18 @@ class RendersImages(Protocol):
     ("depth",)); `decode(..., modality, z)` gives [B, S, S(, C)] in the modality's range."""
 
     rendered_modalities: tuple[str, ...]
+
+
+@runtime_checkable
+class FactorisedLatent(Protocol):
+    """`factor_names` name the slices of z; `factor_walk(..., factor=name)` gives the poses
+    [B, num_steps, 21, 3] (the model's pose space) decoded while only that factor moves
+    from batch_a's posterior mean to batch_b's."""
+
+    factor_names: tuple[str, ...]
+
+    def factor_walk(self, params: dict, model_state: dict, batch_a: Batch, batch_b: Batch, num_steps: int, *,
+                    factor: str): ...
 
 
 @runtime_checkable

@@ -20,7 +20,8 @@ Squared errors are summed over coordinates, averaged over the batch (the paper l
 the likelihoods open; spec A3). The viewpoint is the rotation's first two rows (6 numbers).
 
 predict: pose = un-mirror(Dp(mean of q(z | input))) * scale + root, the ground-truth root,
-scale and hand side given (the paper: "handedness and scale are given at test time").
+scale and hand side given (the paper: "handedness and scale are given at test time");
+predict_composed: the same from Dc(z_c) @ R(Dv(z_v)).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from jaxhands.geometry.viewpoint import matrix_to_rot6d, mirror_right_hands, side_normalised_factors
+from jaxhands.geometry.viewpoint import matrix_to_rot6d, mirror_right_hands, rot6d_to_matrix, side_normalised_factors
 from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
 from jaxhands.losses.reconstruction import squared_error
 from jaxhands.methods.base import Phase, apply_module, init_module
@@ -84,8 +85,8 @@ class DisentangledVAE:
     def init(self, rng, batch):
         pose, canonical, view = self.factors(batch)
         z = jnp.zeros((pose.shape[0], self.config.latent_dim), jnp.float32)
-        inputs = {"enc_cpose": (canonical,), "enc_view": (view,), "dec_pose": (z,), "dec_cpose": (z[:, :self.factor_dim],),
-                  "dec_view": (z[:, self.factor_dim:],),
+        inputs = {"enc_cpose": (canonical,), "enc_view": (view,), "dec_pose": (z,),
+                  "dec_cpose": (z[:, :self.factor_dim],), "dec_view": (z[:, self.factor_dim:],),
                   f"enc_{self.predict_from}": (self.input.data(batch, self.invariances), batch["hand_side"])}
         params, state = {}, {}
         for group, key in zip(self.groups, jax.random.split(rng, len(self.groups))):
@@ -124,6 +125,25 @@ class DisentangledVAE:
         (zb, _), _ = self.encode(params, model_state, "kp3d", batch_view)
         k = self.factor_dim
         return self.decode(params, model_state, "kp3d", jnp.concatenate([za[:, :k], zb[:, k:]], -1))[0]
+
+    factor_names = ("cpose", "view")
+
+    def factor_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, factor: str,
+                    source: str = "kp3d"):
+        """Side-normalised poses [B, num_steps, 21, 3] decoded along a walk of one factor
+        (spec D5, the paper's Fig. 6): z starts at A's posterior mean (of `source`, the
+        factor encoders by default) and only `factor`'s half ("cpose": z[:k], "view":
+        z[k:]) moves on the line to B's, both ends included; the other half stays A's."""
+        if factor not in self.factor_names:
+            raise ValueError(f"the dVAE's factors are {self.factor_names}, not {factor!r}")
+        (za, _), _ = self.encode(params, model_state, source, batch_a)
+        (zb, _), _ = self.encode(params, model_state, source, batch_b)
+        k = self.factor_dim
+        moving = (jnp.arange(self.config.latent_dim) < k) == (factor == "cpose")  # [latent_dim]
+        t = jnp.linspace(0.0, 1.0, num_steps)[None, :, None]
+        z = za[:, None] + moving * t * (zb - za)[:, None]  # [B, T, latent_dim]
+        poses = self.decode(params, model_state, "kp3d", z.reshape(-1, z.shape[-1]))[0]
+        return poses.reshape(z.shape[0], num_steps, *poses.shape[1:])
 
     def sample_prior(self, params, model_state, rng, num_samples: int, modality: str = "kp3d"):
         z = jax.random.normal(rng, (num_samples, self.config.latent_dim))
@@ -171,4 +191,15 @@ class DisentangledVAE:
         ground-truth root, scale and hand side."""
         (mu, _), _ = self.encode(params, model_state, self.predict_from, batch)
         pose_sn = self.decode(params, model_state, "kp3d", mu)[0]
+        return pose_3d_to_camera(mirror_right_hands(pose_sn, batch["hand_side"]), batch, self.invariances)
+
+    def predict_composed(self, params, model_state, batch):
+        """The second prediction path (spec D6): the canonical pose Dc(z_c) turned by the
+        viewpoint Dv(z_v), canonical @ R(view), from the input's posterior mean; the
+        same frame and units as `predict`. Agreeing with it says the embedding landed
+        where both factor decoders read it."""
+        (mu, _), _ = self.encode(params, model_state, self.predict_from, batch)
+        canonical = self.decode(params, model_state, "cpose", mu)[0]
+        view = rot6d_to_matrix(self.decode(params, model_state, "view", mu)[0])
+        pose_sn = jnp.einsum("bkj,bji->bki", canonical, view)
         return pose_3d_to_camera(mirror_right_hands(pose_sn, batch["hand_side"]), batch, self.invariances)
