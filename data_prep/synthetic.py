@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, default=0, help="generator seed")
     parser.add_argument("--background", choices=("textured", "plain"), default="textured",
                         help="image backgrounds: textured clutter (default) or one plain colour per image")
+    parser.add_argument("--num-backgrounds", type=non_negative_int, default=0,
+                        help="K > 0: K shared contents (background, skin, light), stored with content_id and "
+                             "tag_image (Yang & Yao's synthesis); 0 (default): every image its own")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="generation processes (default: all CPUs for >= 64 samples)")
 
@@ -33,4 +36,4 @@ def prepare(args: argparse.Namespace):
     return build_synthetic_dataset(
         args.out, image_size=args.image_size, num_points=args.num_points, seed=args.seed,
         num_train=args.num_train, num_test=args.num_test, workers=args.workers, overwrite=args.overwrite,
-        background=args.background)
+        background=args.background, num_backgrounds=args.num_backgrounds)

@@ -47,6 +47,9 @@ def _data_fields(c: ml_collections.ConfigDict) -> None:
     c.synthetic_num_test = 1000
     c.synthetic_seed = 0
     c.synthetic_background = "textured"  # or "plain"
+    # K > 0: K shared contents (background, skin, light), records carry content_id and
+    # tag_image (Yang & Yao's synthesis; jaxhands.synthetic.config.SyntheticConfig).
+    c.synthetic_num_backgrounds = 0
     # Side of the stored synthetic frames; 0 = automatic: image_size without a hand crop,
     # 2 * image_size with one (the network sees image_size-pixel crops cut from them).
     c.synthetic_image_size = 0

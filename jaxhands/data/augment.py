@@ -50,7 +50,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jaxhands.data.schema import LEFT, RIGHT
+from jaxhands.data.schema import COLOUR_IMAGE_FIELDS, LEFT, RIGHT
 from jaxhands.geometry.camera import sample_depth_points
 
 
@@ -335,10 +335,10 @@ def apply_geometry(sample: Mapping[str, Any], params: AugmentParams) -> dict[str
     out["intrinsics"] = change.intrinsics.astype(np.float32)
     if size is not None:
         taps = _taps(pixel_map, height, width)  # shared by all planes
-        for name in ("image", "depth", "mask"):
+        for name in (*COLOUR_IMAGE_FIELDS, "depth", "mask"):
             if name in sample:
                 array = np.asarray(sample[name])
-                out[name] = _bilinear(array, taps) if name == "image" else _nearest(array, taps)
+                out[name] = _bilinear(array, taps) if name in COLOUR_IMAGE_FIELDS else _nearest(array, taps)
     rotation_t = change.rotation.T.astype(np.float32)
     for name in _ROTATED_FIELDS:
         if name in sample:
@@ -359,8 +359,9 @@ def apply_geometry(sample: Mapping[str, Any], params: AugmentParams) -> dict[str
 def augment_sample(sample: Mapping[str, Any], params: AugmentParams) -> dict[str, Any]:
     """Applies `params` to a sample (pure: returns a new dict; extra fields kept)."""
     out = apply_geometry(sample, params)
-    if "image" in out:
-        out["image"] = shift_hue(out["image"], params.hue_shift)
+    for name in COLOUR_IMAGE_FIELDS:
+        if name in out:
+            out[name] = shift_hue(out[name], params.hue_shift)
     return out
 
 
@@ -368,8 +369,9 @@ def augment_with_config(sample: Mapping[str, Any], config: AugmentConfig, rng: n
     """Draws params from `rng` and applies only the enabled augmentations."""
     params = draw_params(config, rng)
     out = apply_geometry(sample, params) if config.geometric else dict(sample)
-    if config.hue_max > 0 and "image" in out:
-        out["image"] = shift_hue(out["image"], params.hue_shift)
+    for name in COLOUR_IMAGE_FIELDS if config.hue_max > 0 else ():
+        if name in out:
+            out[name] = shift_hue(out[name], params.hue_shift)
     if config.points_from_depth:
         out["points"] = resample_points_from_depth(out, rng)
     return out

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from jaxhands.data import cropping
+from jaxhands.data.schema import COLOUR_IMAGE_FIELDS
 from jaxhands.geometry.layouts import JOINT_INDEX
 
 MODES = ("none", "rgb_keypoints", "depth_cube")
@@ -173,8 +174,9 @@ def inside_closed_crop(uv_crop, out_size: int, tolerance: float = 1e-3) -> np.nd
 def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -> dict[str, Any]:
     """Every image-frame field of `sample` moved into `box`, resampled to out_size."""
     out = dict(sample)
-    if "image" in sample:
-        out["image"] = cropping.crop_bilinear(sample["image"], box, out_size)
+    for name in COLOUR_IMAGE_FIELDS:
+        if name in sample:
+            out[name] = cropping.crop_bilinear(sample[name], box, out_size)
     for name in ("depth", "mask"):
         if name in sample:
             out[name] = cropping.crop_nearest(sample[name], box, out_size)

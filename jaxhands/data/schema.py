@@ -32,6 +32,11 @@ import numpy as np
 
 NUM_JOINTS = 21
 
+# Colour images of the sample's frame that crops and augmentations move together: the
+# image, and the optional `tag_image` of synthetic datasets with shared contents (the
+# content's background alone, uint8 [H, W, 3]; they also store `content_id`, int32 []).
+COLOUR_IMAGE_FIELDS = ("image", "tag_image")
+
 # Feature name -> (numpy dtype, shape template). "H", "W" and "N" are filled in from
 # the dataset's image size and number of points.
 FEATURES: dict[str, tuple[np.dtype, tuple[Any, ...]]] = {

@@ -75,20 +75,28 @@ def _check_sizes(image_size: int, num_points: int, seed: int, num_train: int, nu
 
 
 class SyntheticHandsConfig(tfds.core.BuilderConfig):
-    """Image size, point count, seed, split sizes and background; all of them name the config."""
+    """Image size, point count, seed, split sizes, background and shared contents; all of
+    them name the config."""
 
     def __init__(self, *, image_size: int = 128, num_points: int = 256, seed: int = 0,
-                 num_train: int = 2000, num_test: int = 200, background: str = "textured"):
+                 num_train: int = 2000, num_test: int = 200, background: str = "textured",
+                 num_backgrounds: int = 0):
         _check_sizes(image_size, num_points, seed, num_train, num_test)
         if background not in BACKGROUNDS:
             raise ValueError(f"invalid synthetic dataset config: background must be one of {BACKGROUNDS}, "
                              f"got {background!r}")
+        if not isinstance(num_backgrounds, (int, np.integer)) or num_backgrounds < 0:
+            raise ValueError(f"invalid synthetic dataset config: num_backgrounds must be an integer >= 0, got "
+                             f"{num_backgrounds!r}")
+        shared = f", {num_backgrounds} shared contents" if num_backgrounds else ""
         super().__init__(
             name=config_name(image_size=image_size, num_points=num_points, seed=seed,
-                             num_train=num_train, num_test=num_test, background=background),
+                             num_train=num_train, num_test=num_test, background=background,
+                             num_backgrounds=num_backgrounds),
             description=(f"{image_size}x{image_size} images, {num_points} points, seed {seed}, "
-                         f"{num_train} train / {num_test} test samples, {background} backgrounds"))
+                         f"{num_train} train / {num_test} test samples, {background} backgrounds{shared}"))
         self.background = background
+        self.num_backgrounds = int(num_backgrounds)
         self.image_size = int(image_size)
         self.num_points = int(num_points)
         self.seed = int(seed)
@@ -97,31 +105,51 @@ class SyntheticHandsConfig(tfds.core.BuilderConfig):
 
 
 def config_name(*, image_size: int, num_points: int, seed: int, num_train: int, num_test: int,
-                background: str = "textured") -> str:
-    # Textured (the default) keeps the original names, so existing datasets stay valid.
+                background: str = "textured", num_backgrounds: int = 0) -> str:
+    # The defaults (textured, no shared contents) keep the original names, so existing
+    # datasets stay valid.
     suffix = "" if background == "textured" else f"_bg{background}"
+    suffix += f"_contents{num_backgrounds}" if num_backgrounds else ""
     return f"img{image_size}_pts{num_points}_seed{seed}_train{num_train}_test{num_test}{suffix}"
 
 
-def _generator_kwargs(background: str) -> dict[str, Any]:
-    # Only a non-default background needs a SyntheticConfig, so generators that take just
-    # (index, seed, image_size, num_points) keep working for the default.
-    if background == "textured":
+def _generator_kwargs(background: str, num_backgrounds: int = 0) -> dict[str, Any]:
+    # Only a non-default background or shared contents need a SyntheticConfig, so
+    # generators that take just (index, seed, image_size, num_points) keep working for
+    # the default.
+    if background == "textured" and not num_backgrounds:
         return {}
     from jaxhands.synthetic.config import SyntheticConfig
 
-    return {"config": SyntheticConfig(background=background)}
+    return {"config": SyntheticConfig(background=background, num_backgrounds=int(num_backgrounds))}
+
+
+# Fields of a dataset with shared contents (SyntheticConfig.num_backgrounds > 0), besides the schema's.
+CONTENT_FIELDS = ("content_id", "tag_image")
 
 
 def _generate_checked(index: int, *, generate_fn: GenerateFn, seed: int, image_size: int,
-                      num_points: int, background: str = "textured") -> dict[str, Any]:
+                      num_points: int, background: str = "textured", num_backgrounds: int = 0) -> dict[str, Any]:
     """One sample with its metadata, validated against the schema (runs in the workers)."""
     sample = generate_fn(index, seed=seed, image_size=image_size, num_points=num_points,
-                         **_generator_kwargs(background))
-    schema.validate_sample(sample, image_size, num_points, where=f"synthetic sample {index} (seed {seed})")
+                         **_generator_kwargs(background, num_backgrounds))
+    where = f"synthetic sample {index} (seed {seed})"
+    schema.validate_sample(sample, image_size, num_points, where=where)
     example = {name: sample[name] for name in schema.FEATURES}
+    if num_backgrounds:
+        missing = [name for name in CONTENT_FIELDS if name not in sample]
+        if missing:
+            raise schema.SchemaError(f"{where}: shared contents asked for, but the generator gave no {missing}")
+        example.update({name: sample[name] for name in CONTENT_FIELDS})
     example["index"] = np.int64(index)
     return example
+
+
+def _content_features(image_size: int) -> dict[str, Any]:
+    return {"content_id": tfds.features.Scalar(dtype=np.int32, doc="shared content (background, skin, light): "
+                                                                   "index % num_backgrounds"),
+            "tag_image": tfds.features.Tensor(shape=(image_size, image_size, 3), dtype=np.uint8, encoding="zlib",
+                                              doc="the content's background alone (Yang & Yao's tag image)")}
 
 
 class SyntheticHands(tfds.core.ShardBasedBuilder):
@@ -187,11 +215,13 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
                 + config.description),
             features=schema.tfds_features(
                 config.image_size, config.num_points,
-                extra={"index": tfds.features.Scalar(dtype=np.int64, doc=index_doc)}),
+                extra={"index": tfds.features.Scalar(dtype=np.int64, doc=index_doc),
+                       **(_content_features(config.image_size) if config.num_backgrounds else {})}),
             disable_shuffling=True,
             metadata=tfds.core.MetadataDict(
                 image_size=config.image_size, num_points=config.num_points, seed=config.seed,
                 num_train=config.num_train, num_test=config.num_test, background=config.background,
+                num_backgrounds=config.num_backgrounds,
                 generator=self._generator_name()),
         )
 
@@ -218,7 +248,7 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
         generate = functools.partial(
             _generate_checked, generate_fn=self._generate_fn or default_generate_fn(),
             seed=config.seed, image_size=config.image_size, num_points=config.num_points,
-            background=config.background)
+            background=config.background, num_backgrounds=config.num_backgrounds)
         count = stop - start
         workers = self._workers
         if workers is None:
@@ -262,13 +292,15 @@ def _generate_in_pool(pool: concurrent.futures.Executor, generate: Callable[[int
 def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 128, num_points: int = 256,
                             seed: int = 0, num_train: int = 2000, num_test: int = 200,
                             workers: int | None = None, overwrite: bool = False,
-                            generate_fn: GenerateFn | None = None, background: str = "textured") -> PrepareResult:
+                            generate_fn: GenerateFn | None = None, background: str = "textured",
+                            num_backgrounds: int = 0) -> PrepareResult:
     """Writes the synthetic dataset under `data_dir` (atomically; see storage.prepare_atomically).
 
     Returns the version directory and whether it was created (False: already complete).
     """
     config = SyntheticHandsConfig(image_size=image_size, num_points=num_points, seed=seed,
-                                  num_train=num_train, num_test=num_test, background=background)
+                                  num_train=num_train, num_test=num_test, background=background,
+                                  num_backgrounds=num_backgrounds)
 
     def make_builder(root: pathlib.Path) -> SyntheticHands:
         return SyntheticHands(config=config, data_dir=root, generate_fn=generate_fn, workers=workers)
@@ -277,14 +309,14 @@ def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 12
 
 
 def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, seed: int, image_size: int,
-                             num_points: int, background: str = "textured") -> None:
+                             num_points: int, background: str = "textured", num_backgrounds: int = 0) -> None:
     """Raises StaleDatasetError if train record 0 differs from a freshly generated sample 0.
 
     Compares the pose, camera and side (tolerant to last-bit float differences between
     machines), which change whenever the generator's sampling changes.
     """
     stored = load_split(path, "train")[0]
-    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points, **_generator_kwargs(background))
+    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points, **_generator_kwargs(background, num_backgrounds))
     same = (np.allclose(stored["keypoints_3d"], fresh["keypoints_3d"], atol=1e-5)
             and np.allclose(stored["intrinsics"], fresh["intrinsics"], atol=1e-4)
             and int(stored["hand_side"]) == int(fresh["hand_side"]))
@@ -298,15 +330,17 @@ def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, see
 def ensure_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int, num_points: int,
                              num_train: int, num_test: int, seed: int, workers: int | None = None,
                              generate_fn: GenerateFn | None = None, verify: bool = True,
-                             background: str = "textured") -> pathlib.Path:
+                             background: str = "textured", num_backgrounds: int = 0) -> pathlib.Path:
     """The version directory of the synthetic dataset with this config, built if absent.
 
     verify: check that an existing dataset still matches the generator (one sample).
     """
     result = build_synthetic_dataset(data_dir, image_size=image_size, num_points=num_points, seed=seed,
                                      num_train=num_train, num_test=num_test, workers=workers,
-                                     generate_fn=generate_fn, background=background)
+                                     generate_fn=generate_fn, background=background,
+                                     num_backgrounds=num_backgrounds)
     if verify and not result.created:
         _check_generator_matches(result.path, generate_fn or default_generate_fn(), seed=seed,
-                                 image_size=image_size, num_points=num_points, background=background)
+                                 image_size=image_size, num_points=num_points, background=background,
+                                 num_backgrounds=num_backgrounds)
     return result.path

@@ -1,6 +1,14 @@
-"""Colours of a synthetic sample: textured background, shaded skin, pixel noise (numpy)."""
+"""Colours of a synthetic sample: textured background, shaded skin, pixel noise (numpy).
+
+An image is its `Content` (background, skin colour, light: everything but the hand's
+geometry) with the hand shaded on top, plus per-image pixel noise. Yang & Yao's image
+dVAE separates exactly these two factors; the generator can share one content between
+images (SyntheticConfig.num_backgrounds) and draw any pose on any content.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -126,11 +134,23 @@ def plain_background(rng: np.random.Generator, height: int, width: int) -> np.nd
     return np.broadcast_to(rng.uniform(0.0, 255.0, 3).astype(np.float32), (height, width, 3)).copy()
 
 
-def compose_image(rng: np.random.Generator, height: int, width: int, hand_pixels: np.ndarray,
-                  hand_normals: np.ndarray, pixel_noise_std_range: tuple[float, float],
-                  background_kind: str = "textured") -> np.ndarray:
-    """RGB uint8 [H, W, 3]: shaded skin at `hand_pixels` (flat row-major indices [M],
-    outward normals [M, 3]) over a random background ("textured" or "plain"), plus pixel noise."""
+@dataclasses.dataclass(frozen=True)
+class Content:
+    """What an image shows besides the hand's geometry."""
+
+    background: np.ndarray  # [H, W, 3] float32, 0-255
+    skin: np.ndarray        # [3] skin colour, 0-255
+    light: np.ndarray       # [3] unit direction towards the light
+    ambient: float
+    diffuse: float
+
+    def tag_image(self) -> np.ndarray:
+        """The background alone, uint8 [H, W, 3] (Yang & Yao's "tag image")."""
+        return np.clip(np.rint(self.background), 0, 255).astype(np.uint8)
+
+
+def draw_content(rng: np.random.Generator, height: int, width: int, background_kind: str = "textured") -> Content:
+    """A random content: background ("textured" or "plain"), skin colour and light."""
     if background_kind == "textured":
         image = background(rng, height, width)
     elif background_kind == "plain":
@@ -140,7 +160,23 @@ def compose_image(rng: np.random.Generator, height: int, width: int, hand_pixels
     colour = skin_colour(rng)
     light = light_direction(rng)
     ambient, diffuse = rng.uniform(0.25, 0.5), rng.uniform(0.5, 0.8)
-    image.reshape(-1, 3)[hand_pixels] = shade_skin(hand_normals, colour, light, ambient, diffuse)
+    return Content(image, colour, light, float(ambient), float(diffuse))
+
+
+def compose_image(rng: np.random.Generator, height: int, width: int, hand_pixels: np.ndarray,
+                  hand_normals: np.ndarray, pixel_noise_std_range: tuple[float, float],
+                  background_kind: str = "textured", content: Content | None = None) -> np.ndarray:
+    """RGB uint8 [H, W, 3]: shaded skin at `hand_pixels` (flat row-major indices [M],
+    outward normals [M, 3]) over the background of `content` (default: a random one
+    drawn from `rng`, "textured" or "plain"), plus pixel noise drawn from `rng`."""
+    if content is None:
+        content = draw_content(rng, height, width, background_kind)
+    if content.background.shape != (height, width, 3):
+        raise ValueError(f"compose_image: content background {content.background.shape} does not match the "
+                         f"image {(height, width, 3)}")
+    image = content.background.copy()
+    image.reshape(-1, 3)[hand_pixels] = shade_skin(hand_normals, content.skin, content.light, content.ambient,
+                                                   content.diffuse)
     noise = unit_noise(rng, image.shape)
     noise *= np.float32(rng.uniform(*pixel_noise_std_range))
     image += noise

@@ -41,6 +41,11 @@ class SyntheticConfig:
         network must learn to ignore) or "plain" (one random colour per image, plus the
         pixel noise: hands as on a green screen; the CPU-sized RGB experiments use it,
         see jaxhands/configs/spurr18.py).
+      num_backgrounds: K > 0 shares K contents (background, skin colour, light; drawn
+        from (seed, content_id)) between the images: sample i shows content i % K and
+        stores `content_id` and `tag_image` (its background alone), and any pose can be
+        drawn on any content (generator.generate_transfer), the ground truth of Yang &
+        Yao's synthesis checks. 0 (default): every image draws its own content.
       pixel_noise_std_range: std of the Gaussian pixel noise (0-255 levels), uniform.
       visibility_margin_m: extra tolerance (beyond the joint's surface radius) of the
         z-buffer visibility test of the keypoints.
@@ -60,11 +65,15 @@ class SyntheticConfig:
     max_offscreen: float = 0.1
     pixel_noise_std_range: tuple[float, float] = (1.0, 6.0)
     background: str = "textured"
+    num_backgrounds: int = 0
     visibility_margin_m: float = 0.001
 
     def __post_init__(self):
         if self.background not in BACKGROUNDS:
             raise ValueError(f"SyntheticConfig.background: expected one of {BACKGROUNDS}, got {self.background!r}")
+        if not isinstance(self.num_backgrounds, int) or isinstance(self.num_backgrounds, bool) \
+                or self.num_backgrounds < 0:
+            raise ValueError(f"SyntheticConfig.num_backgrounds: expected an integer >= 0, got {self.num_backgrounds!r}")
         for name in ("hand_scale_range_m", "thickness_range", "depth_range_m", "image_fill_range",
                      "pixel_noise_std_range"):
             low, high = getattr(self, name)

@@ -19,14 +19,13 @@ from typing import Sequence
 
 import numpy as np
 
-from jaxhands.data import schema
 from jaxhands.geometry import camera
 from jaxhands.synthetic import appearance, hand_model, render
 from jaxhands.synthetic.config import SyntheticConfig
 from jaxhands.synthetic.hand_model import HandShape
 from jaxhands.synthetic.surface import JOINT_CAPSULES, PALM_BASE_ENDS, Capsules, hand_capsules
 
-_SCENE_STREAM, _APPEARANCE_STREAM, _POINTS_STREAM = 0, 1, 2
+_SCENE_STREAM, _APPEARANCE_STREAM, _POINTS_STREAM, _CONTENT_STREAM = 0, 1, 2, 3
 _PLACEMENT_ITERATIONS = 3
 
 
@@ -174,9 +173,26 @@ def surface_points(rng: np.random.Generator, scene: Scene, depth: np.ndarray, nu
     return camera.uvd_to_xyz(np.concatenate([uv, hit_depth[:, None]], -1), scene.intrinsics)
 
 
+def content_id(index: int, config: SyntheticConfig) -> int:
+    """The content sample `index` shows when config.num_backgrounds = K > 0: index % K."""
+    if config.num_backgrounds < 1:
+        raise ValueError("content ids exist only with SyntheticConfig.num_backgrounds >= 1 (shared contents)")
+    return int(index) % config.num_backgrounds
+
+
+def shared_content(content: int, *, seed: int, image_size: int, config: SyntheticConfig) -> appearance.Content:
+    """Content number `content` of the dataset `seed` (background, skin, light), the same
+    for every image that shows it."""
+    return appearance.draw_content(np.random.default_rng([seed, int(content), _CONTENT_STREAM]), image_size,
+                                   image_size, config.background)
+
+
 def render_scene(scene: Scene, *, image_size: int, num_points: int, appearance_rng: np.random.Generator,
-                 points_rng: np.random.Generator, config: SyntheticConfig | None = None) -> dict[str, np.ndarray]:
-    """Renders a scene into the schema fields (see jaxhands.data.schema)."""
+                 points_rng: np.random.Generator, config: SyntheticConfig | None = None,
+                 content: appearance.Content | None = None) -> dict[str, np.ndarray]:
+    """Renders a scene into the schema fields (see jaxhands.data.schema); `content`:
+    the background, skin and light to use (default: drawn from appearance_rng, which
+    always draws the pixel noise)."""
     config = config or SyntheticConfig()
     depth, ids = render.render_depth(scene.capsules, scene.intrinsics, image_size, image_size)
     mask = ids >= 0
@@ -190,7 +206,7 @@ def render_scene(scene: Scene, *, image_size: int, num_points: int, appearance_r
 
     normals, hand_pixels = render.hand_pixel_normals(depth, ids, scene.capsules, scene.intrinsics)
     image = appearance.compose_image(appearance_rng, image_size, image_size, hand_pixels, normals,
-                                     config.pixel_noise_std_range, config.background)
+                                     config.pixel_noise_std_range, config.background, content)
     points = surface_points(points_rng, scene, depth, num_points)
     return {
         "image": image,
@@ -214,16 +230,46 @@ def _check_arguments(index: int, seed: int, image_size: int, num_points: int) ->
 
 def generate_sample(index: int, *, seed: int, image_size: int = 128, num_points: int = 256,
                     config: SyntheticConfig | None = None) -> dict[str, np.ndarray]:
-    """Synthetic sample `index` of the dataset `seed`: exactly the schema fields.
+    """Synthetic sample `index` of the dataset `seed`: the schema fields.
 
     The same (seed, index, image_size, num_points, config) always gives identical arrays.
+    With config.num_backgrounds = K > 0 it also has `content_id` (int32, index % K) and
+    `tag_image` (uint8 [H, W, 3], that content's background alone).
     """
+    config = config or SyntheticConfig()
+    if config.num_backgrounds:
+        return generate_transfer(index, index, seed=seed, image_size=image_size, num_points=num_points,
+                                 config=config)
     _check_arguments(index, seed, image_size, num_points)
     index, seed = int(index), int(seed)
     scene = sample_scene(index, seed=seed, image_size=image_size, config=config)
     return render_scene(scene, image_size=image_size, num_points=num_points,
                         appearance_rng=np.random.default_rng([seed, index, _APPEARANCE_STREAM]),
                         points_rng=np.random.default_rng([seed, index, _POINTS_STREAM]), config=config)
+
+
+def generate_transfer(pose_index: int, content_index: int, *, seed: int, image_size: int = 128,
+                      num_points: int = 256, config: SyntheticConfig) -> dict[str, np.ndarray]:
+    """Sample `pose_index`'s hand (pose, shape, camera, pixel noise) drawn on the content of
+    sample `content_index` (config.num_backgrounds = K > 0): the ground truth of Yang &
+    Yao's pose transfer (spec D7). generate_transfer(i, i) is generate_sample(i); every
+    field but the image, content_id and tag_image is sample `pose_index`'s."""
+    if config.num_backgrounds < 1:
+        raise ValueError("generate_transfer needs shared contents: SyntheticConfig.num_backgrounds >= 1, got "
+                         f"{config.num_backgrounds}")
+    _check_arguments(pose_index, seed, image_size, num_points)
+    _check_arguments(content_index, seed, image_size, num_points)
+    pose_index, seed = int(pose_index), int(seed)
+    content = content_id(content_index, config)
+    shared = shared_content(content, seed=seed, image_size=image_size, config=config)
+    scene = sample_scene(pose_index, seed=seed, image_size=image_size, config=config)
+    sample = render_scene(scene, image_size=image_size, num_points=num_points,
+                          appearance_rng=np.random.default_rng([seed, pose_index, _APPEARANCE_STREAM]),
+                          points_rng=np.random.default_rng([seed, pose_index, _POINTS_STREAM]), config=config,
+                          content=shared)
+    sample["content_id"] = np.array(content, np.int32)
+    sample["tag_image"] = shared.tag_image()
+    return sample
 
 
 def generate_samples(indices: Sequence[int], *, seed: int, image_size: int = 128, num_points: int = 256,
@@ -234,4 +280,4 @@ def generate_samples(indices: Sequence[int], *, seed: int, image_size: int = 128
         raise ValueError("generate_samples: indices is empty")
     samples = [generate_sample(i, seed=seed, image_size=image_size, num_points=num_points, config=config)
                for i in indices]
-    return {name: np.stack([s[name] for s in samples]) for name in schema.FEATURES}
+    return {name: np.stack([s[name] for s in samples]) for name in samples[0]}

@@ -64,7 +64,8 @@ def build_sources(config: ml_collections.ConfigDict):
             return ensure_synthetic_dataset(
                 data_root(config), image_size=stored_image_size(config), num_points=config.num_points,
                 num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
-                seed=config.synthetic_seed, background=config.synthetic_background)
+                seed=config.synthetic_seed, background=config.synthetic_background,
+                num_backgrounds=config.synthetic_num_backgrounds)
         if jax.process_count() > 1:
             # Process 0 builds (on the shared filesystem); the others wait, then read.
             from jax.experimental import multihost_utils

@@ -321,3 +321,20 @@ def test_points_from_depth_needs_depth_and_keeps_the_cloud_without_measurements(
     empty = dict(samples[0], depth=np.zeros_like(samples[0]["depth"]))
     np.testing.assert_array_equal(augment_with_config(empty, config, np.random.default_rng(0))["points"],
                                   samples[0]["points"])
+
+
+def test_tag_image_moves_with_the_image_through_crop_and_augmentation(samples):
+    """A synthetic dataset's tag_image (the content's background, spec A8.1) is a colour
+    image of the same frame: the hand crop, every geometric augmentation and the hue
+    shift treat it exactly as the image (a tag equal to the image stays equal)."""
+    from jaxhands.data.hand_crop import HandCropConfig, crop_hand
+
+    crop = HandCropConfig(mode="rgb_keypoints", margin=1.2, out_size=32)
+    for i, sample in enumerate(samples[:3]):
+        sample = {**sample, "tag_image": sample["image"].copy()}
+        out = augment_with_config(crop_hand(sample, crop), STRONG, np.random.default_rng(i))
+        np.testing.assert_array_equal(out["tag_image"], out["image"])
+        assert out["tag_image"].shape == (32, 32, 3) and out["tag_image"].dtype == np.uint8
+        params = draw_params(STRONG, np.random.default_rng(10 + i))
+        moved = augment_sample(sample, params)
+        np.testing.assert_array_equal(moved["tag_image"], moved["image"])

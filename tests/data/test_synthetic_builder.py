@@ -70,7 +70,7 @@ def test_dataset_identity_version_and_metadata(tiny_dataset):
     assert result.path == root / "synthetic_hands" / "img32_pts16_seed3_train8_test4" / "1.0.0"
     builder = tfds.builder_from_directory(str(result.path))
     assert str(builder.info.version) == "1.0.0"
-    assert dict(builder.info.metadata) == {**TINY, "background": "textured", "generator": "jaxhands.synthetic.generate_sample"}
+    assert dict(builder.info.metadata) == {**TINY, "background": "textured", "num_backgrounds": 0, "generator": "jaxhands.synthetic.generate_sample"}
     assert set(builder.info.features.keys()) == set(schema.FEATURES) | {"index"}
     assert builder.info.features["image"].shape == (32, 32, 3)
     assert builder.info.features["points"].shape == (16, 3)
@@ -101,6 +101,27 @@ def test_plain_background_dataset_matches_the_generator_with_that_config(tmp_pat
         _assert_record_equals(records[i], expected, i)
     # Re-opening verifies sample 0 against the same (plain) generator: no StaleDatasetError.
     assert ensure_synthetic_dataset(tmp_path, **{**TINY, "num_train": 3, "num_test": 1}, background="plain") == path
+
+
+def test_shared_contents_dataset_stores_content_ids_and_tag_images(tmp_path):
+    """num_backgrounds = K names its own dataset and stores each record's content_id and
+    tag_image exactly as the generator makes them (spec A8.1)."""
+    from jaxhands.synthetic import SyntheticConfig
+
+    config = SyntheticConfig(background="plain", num_backgrounds=2)
+    path = ensure_synthetic_dataset(tmp_path, **{**TINY, "num_train": 3, "num_test": 1}, workers=1,
+                                    background="plain", num_backgrounds=2)
+    assert path.parent.name.endswith("_bgplain_contents2")
+    assert SyntheticHandsConfig(**TINY, num_backgrounds=2).name != SyntheticHandsConfig(**TINY).name
+    records = load_split(path, "train")
+    for i in range(3):
+        expected = generate_sample(i, seed=3, image_size=32, num_points=16, config=config)
+        _assert_record_equals(records[i], expected, i)
+        assert int(records[i]["content_id"]) == i % 2
+        np.testing.assert_array_equal(records[i]["tag_image"], expected["tag_image"])
+    np.testing.assert_array_equal(records[0]["tag_image"], records[2]["tag_image"])
+    with pytest.raises(ValueError, match="num_backgrounds"):
+        SyntheticHandsConfig(**TINY, num_backgrounds=-2)
 
 
 @pytest.mark.parametrize("field, value", [("image_size", 4), ("num_points", 0), ("seed", -1),
