@@ -65,6 +65,8 @@ def main(argv):
     arrays = {"prior": prior, "walks": np.stack(walks)}
     if isinstance(method, FactorisedLatent):  # Yang & Yao Fig. 6: one factor moves, the others stay A's
         arrays.update(factor_walk_pictures(method, run, batch, out, np.random.default_rng(FLAGS.seed)))
+    if hasattr(method, "transfer"):  # Yang & Yao Fig. 6: one image's hand on another's content
+        arrays.update(transfer_pictures(method, run, batch, out, np.random.default_rng(FLAGS.seed)))
     if isinstance(method, RendersImages):  # the same walks and samples, rendered (Wan et al. Fig. 1)
         for modality in method.rendered_modalities:
             arrays.update(render_pictures(method, run, batch, modality, out, np.random.default_rng(FLAGS.seed)))
@@ -78,7 +80,7 @@ def factor_walk_pictures(method, run, batch, out, rng) -> dict:
     the other factors staying a_k's."""
     import numpy as np
 
-    from jaxhands.evaluation.plots import plot_skeleton_grid
+    from jaxhands.evaluation.plots import plot_depth_rows, plot_skeleton_grid
 
     n = batch["keypoints_3d"].shape[0]
     a = rng.choice(n, FLAGS.pairs, replace=False)
@@ -94,7 +96,35 @@ def factor_walk_pictures(method, run, batch, out, rng) -> dict:
                            ncols=FLAGS.walk_steps, titles=titles,
                            title=f"{run.config.name} step {run.step}: only z_{factor} moves from A to B (rows)")
         arrays[f"{factor}_walks"] = walks
+        for modality in getattr(method, "rendered_modalities", ()):  # the same walks as images (Fig. 4)
+            images = np.asarray(method.factor_walk(run.params, run.model_state, take(a), take(b), FLAGS.walk_steps,
+                                                   factor=factor, modality=modality))
+            plot_depth_rows(list(images), out / f"{factor}_walks_{modality}.png", row_titles=[
+                f"{a[k]}->{b[k]}" for k in range(FLAGS.pairs)], column_titles=[
+                f"t={t:.2f}" for t in np.linspace(0, 1, FLAGS.walk_steps)],
+                title=f"{run.config.name} step {run.step}: only z_{factor} moves, decoded as {modality}")
+            arrays[f"{factor}_walks_{modality}"] = images
     return arrays
+
+
+def transfer_pictures(method, run, batch, out, rng) -> dict:
+    """transfers.png: test images A (the pose), B (the content) and the decode of
+    [z_pose(A), z_content(B)], from the pose and tag encoders and from the image encoder."""
+    import numpy as np
+
+    from jaxhands.evaluation.plots import plot_depth_rows
+
+    n = min(8, batch["image"].shape[0])
+    a = rng.choice(batch["image"].shape[0], n, replace=False)
+    b = np.roll(a, 1)
+    take = lambda idx: {key: v[idx] for key, v in batch.items()}  # noqa: E731
+    real = np.asarray(batch["image"], np.float32) / 255.0 - 0.5
+    from_labels = np.asarray(method.transfer(run.params, run.model_state, take(a), take(b), source="labels"))
+    from_images = np.asarray(method.transfer(run.params, run.model_state, take(a), take(b), source="rgb"))
+    plot_depth_rows([real[a], real[b], from_labels, from_images], out / "transfers.png",
+                    row_titles=["pose A", "content B", "from labels", "from images"],
+                    title=f"{run.config.name} step {run.step}: A's hand on B's content")
+    return {"transfers_from_labels": from_labels, "transfers_from_images": from_images}
 
 
 def render_pictures(method, run, batch, modality: str, out, rng) -> dict:
@@ -109,7 +139,12 @@ def render_pictures(method, run, batch, modality: str, out, rng) -> dict:
     def one(i):
         return {key: v[i:i + 1] for key, v in batch.items()}
     rows, walks, titles = [], [], []
-    real = np.asarray(method.depth_input(batch)) if modality == "depth" else np.asarray(batch[modality])
+    if modality == "depth":
+        real = np.asarray(method.depth_input(batch))
+    elif modality == "rgb":
+        real = np.asarray(batch["image"], np.float32) / 255.0 - 0.5
+    else:
+        real = np.asarray(batch[modality])
     for _ in range(FLAGS.pairs):
         a, b = rng.choice(real.shape[0], 2, replace=False)
         walk = np.asarray(method.latent_walk(run.params, run.model_state, one(a), one(b), FLAGS.walk_steps,

@@ -160,7 +160,10 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     c.cn_pca_init = True
     # Yang & Yao 2019 dVAE (jaxhands.methods.disentangled_vae; spec Part A): z = [z_c, z_v],
     # latent_dim / 2 each; Alg. 1's disentangling stage, then the embedding of the input.
-    c.dvae_disentangle_steps = 3000  # stage 1 (poses only); the embedding runs to num_train_steps
+    # "pose": Fig. 2c (canonical pose / viewpoint, the pose estimator); "synthesis": Fig. 2a
+    # (pose / image content from tag images; needs synthetic_num_backgrounds > 0).
+    c.dvae_variant = "pose"
+    c.dvae_disentangle_steps = 3000  # stage 1; the embedding runs to num_train_steps
     c.dvae_lambda_x = 1.0  # weight of the 3D pose reconstruction (paper: 1)
     # The paper's lambda_y 0.01 is for its own units; here the pose term sums 63 coordinates
     # in reference-bone units and the viewpoint is 6 numbers of unit size. Measured at 3000

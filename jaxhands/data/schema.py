@@ -72,7 +72,8 @@ def feature_shapes(image_size: int | tuple[int, int], num_points: int) -> dict[s
 
 
 def shape_batch(image_size: int, num_points: int, batch_size: int = 1) -> dict[str, np.ndarray]:
-    """A batch of every feature with the right shapes and dtypes and harmless values, for
+    """A batch of every feature (and the optional COLOUR_IMAGE_FIELDS / content_id) with the
+    right shapes and dtypes and harmless values, for
     initialising or restoring a model without its data: zero images, identity intrinsics,
     right hands, and a non-degenerate skeleton 0.5 m in front of the camera (the scale
     invariance divides by a bone length, which must not be 0)."""
@@ -83,6 +84,10 @@ def shape_batch(image_size: int, num_points: int, batch_size: int = 1) -> dict[s
     batch["keypoints_3d"][:, 1:, 0] = 0.01 * np.arange(1, NUM_JOINTS)
     batch["visible"][:] = True
     batch["hand_side"][:] = RIGHT
+    # The optional fields of datasets with shared contents, so methods that read them
+    # (Yang & Yao's synthesis dVAE) initialise too.
+    batch["tag_image"] = np.zeros_like(batch["image"])
+    batch["content_id"] = np.zeros((batch_size,), np.int32)
     return batch
 
 

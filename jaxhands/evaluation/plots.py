@@ -280,22 +280,27 @@ def plot_depth_rows(rows: Sequence[Sequence], path, *, row_titles: Sequence[str]
                     dpi: int = 100) -> pathlib.Path:
     """Rows of depth maps [S, S] on one colour scale (`value_range`; near = bright, the
     background at the far end dark) -> PNG: latent walks rendered as depth maps (Wan et
-    al. Fig. 1), real maps beside their renders."""
+    al. Fig. 1), real maps beside their renders. RGB panels [S, S, 3] in the rgb
+    modality's [-0.5, 0.5] are drawn as colour images (Yang & Yao's transfers)."""
     maps = [[np.asarray(m, np.float64) for m in row] for row in rows]
     if not maps or not maps[0]:
         raise ValueError("plot_depth_rows: expected at least one row of maps")
     ncols = max(len(row) for row in maps)
     for r, row in enumerate(maps):
         for c, m in enumerate(row):
-            if m.ndim != 2 or not np.all(np.isfinite(m)):
-                raise ValueError(f"rows[{r}][{c}]: expected a finite [S, S] depth map, got shape {m.shape}")
+            if not (m.ndim == 2 or (m.ndim == 3 and m.shape[-1] == 3)) or not np.all(np.isfinite(m)):
+                raise ValueError(f"rows[{r}][{c}]: expected a finite [S, S] depth map or [S, S, 3] RGB image, got "
+                                 f"shape {m.shape}")
     if row_titles is not None and len(row_titles) != len(maps):
         raise ValueError(f"row_titles: expected one per row ({len(maps)}), got {len(row_titles)}")
     figure = new_figure((panel_size * ncols, panel_size * len(maps)), dpi)
     for r, row in enumerate(maps):
         for c, m in enumerate(row):
             ax = figure.add_subplot(len(maps), ncols, r * ncols + c + 1)
-            ax.imshow(m, cmap="magma_r", vmin=value_range[0], vmax=value_range[1], interpolation="nearest")
+            if m.ndim == 3:
+                ax.imshow(np.clip(m + 0.5, 0.0, 1.0), interpolation="nearest")
+            else:
+                ax.imshow(m, cmap="magma_r", vmin=value_range[0], vmax=value_range[1], interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0 and row_titles is not None:

@@ -57,9 +57,13 @@ class DisentangledVAE:
         self.predict_from = config.input_modality
         self.input = get_modality(config.input_modality)
         width, layers = config.mlp_width, config.mlp_layers
+        # The factor posteriors start narrow (config.encoder_logvar_init, as the image
+        # encoders do): from sigma 1, seed 1 of the disentangling stage encoded only one
+        # row of the viewpoint and stayed there (issue 16; docs/results/dvae_disentangle_probes.json).
+        logvar = config.encoder_logvar_init
         self.modules = {
-            "enc_cpose": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers),
-            "enc_view": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers),
+            "enc_cpose": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, logvar_init=logvar),
+            "enc_view": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, logvar_init=logvar),
             "dec_pose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
             "dec_cpose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
             "dec_view": MLPDecoder(output_shape=(VIEW_SIZE,), width=width, num_layers=layers),

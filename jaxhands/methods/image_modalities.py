@@ -1,4 +1,4 @@
-"""The image modalities of the cross-modal VAE: "rgb", "depth" and "heatmap".
+"""The image modalities: "rgb", "tag", "depth" and "heatmap".
 
 Looked up by name through jaxhands.methods.modality_registry. The stored images are already crops around
 the hand (synthetic samples, converted datasets); their side must equal
@@ -7,6 +7,10 @@ the hand (synthetic samples, converted datasets); their side must equal
 rgb: the uint8 image as float32 in [-0.5, 0.5] (x / 255 - 0.5; Spurr et al. supp.),
   [batch, H, W, 3]. Encoder: ResNet-18 (config.resnet_depth 18/34/50, resnet_width);
   decoder: Spurr Table 4 (jaxhands.models.image_decoder). Needs no label.
+
+tag: a synthetic dataset's tag image (its content's background alone; records of
+  datasets with shared contents, SyntheticConfig.num_backgrounds > 0) as rgb is: the
+  content factor y2 of Yang & Yao's synthesis dVAE. Needs no label.
 
 depth: made translation-free and bounded, label-free (DeepPrior-style): the centre
   depth c is the mean of the sample's measured (non-zero) depths, i.e. the hand's
@@ -45,6 +49,19 @@ def rgb_input(batch, inv: Invariances | None = None):
     if image.ndim != 4 or image.shape[-1] != 3:
         raise ValueError(f"rgb modality: batch['image'] must be [batch, H, W, 3], got shape {image.shape}")
     return jnp.asarray(image, jnp.float32) / 255.0 - 0.5
+
+
+def tag_input(batch, inv: Invariances | None = None):
+    """The tag image (a synthetic dataset's content alone, uint8 [B, H, W, 3]) as float32
+    [B, H, W, 3] in [-0.5, 0.5], like rgb: y2 of Yang & Yao's synthesis dVAE."""
+    del inv
+    if "tag_image" not in batch:
+        raise ValueError("tag modality: the batch has no 'tag_image'; build the synthetic dataset with shared "
+                         "contents (config synthetic_num_backgrounds > 0, data_prep --num-backgrounds)")
+    tag = batch["tag_image"]
+    if tag.ndim != 4 or tag.shape[-1] != 3:
+        raise ValueError(f"tag modality: batch['tag_image'] must be [batch, H, W, 3], got shape {tag.shape}")
+    return jnp.asarray(tag, jnp.float32) / 255.0 - 0.5
 
 
 def normalize_depth(depth, cube_size: float = DEPTH_CUBE_SIZE_M):
@@ -101,6 +118,7 @@ def _no_heatmap_encoder(config):
 
 IMAGE_MODALITIES = (
     Modality("rgb", rgb_input, _resnet_encoder(3), _image_decoder(3), needs_label=False, fields=("image",)),
+    Modality("tag", tag_input, _resnet_encoder(3), _image_decoder(3), needs_label=False, fields=("tag_image",)),
     Modality("depth", depth_input, _resnet_encoder(1), _image_decoder(1), needs_label=False, fields=("depth",)),
     Modality("heatmap", heatmap_keypoints, _no_heatmap_encoder, _heatmap_decoder, reconstruction_loss=heatmap_loss,
              needs_label=True, fields=("keypoints_2d", "mask")),

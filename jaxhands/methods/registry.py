@@ -16,12 +16,24 @@ import ml_collections
 from jaxhands.methods.cross_modal import CrossModalVAE
 from jaxhands.methods.crossing_nets import CrossingNets
 from jaxhands.methods.disentangled_vae import DisentangledVAE
+from jaxhands.methods.dvae_synthesis import DisentangledSynthesisVAE
 from jaxhands.methods.latent_alignment import LatentAlignment
 
 MethodFactory = Callable[[ml_collections.ConfigDict], Any]
 
+DVAE_VARIANTS = {"pose": DisentangledVAE, "synthesis": DisentangledSynthesisVAE}
+
+
+def disentangled_vae(config: ml_collections.ConfigDict):
+    """Yang & Yao's dVAE, `config.dvae_variant`: "pose" (Fig. 2c, canonical pose / viewpoint)
+    or "synthesis" (Fig. 2a, pose / image content)."""
+    if config.dvae_variant not in DVAE_VARIANTS:
+        raise ValueError(f"config.dvae_variant={config.dvae_variant!r}: expected one of {sorted(DVAE_VARIANTS)}")
+    return DVAE_VARIANTS[config.dvae_variant](config)
+
+
 _METHODS: dict[str, MethodFactory] = {"cross_modal": CrossModalVAE, "latent_alignment": LatentAlignment,
-                                      "crossing_nets": CrossingNets, "disentangled_vae": DisentangledVAE}
+                                      "crossing_nets": CrossingNets, "disentangled_vae": disentangled_vae}
 
 
 def register_method(name: str, factory: MethodFactory) -> None:

@@ -58,6 +58,7 @@ class MLPEncoder(nn.Module):
     latent_dim: int = 64
     width: int = 512
     num_layers: int = 6
+    logvar_init: float = 0.0  # GaussianHead's: the posterior's initial log-variance
 
     @nn.compact
     def __call__(self, x, hand_side=None, *, train: bool = False):
@@ -66,7 +67,7 @@ class MLPEncoder(nn.Module):
         if hand_side is not None:
             h = jnp.concatenate([h, jnp.asarray(hand_side, h.dtype).reshape(-1, 1)], axis=-1)
         h = MLP(self.width, self.num_layers, name="body")(h)
-        return GaussianHead(self.latent_dim, name="head")(h)
+        return GaussianHead(self.latent_dim, self.logvar_init, name="head")(h)
 
 
 class MLPDecoder(nn.Module):
