@@ -174,6 +174,10 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     # Unspecified for pose estimation; 1 squeezes both factors (recon 0.76x / 0.66x the mean pose).
     c.dvae_beta_disentangle = 0.01  # KL weight of the disentangling step
     c.dvae_beta_embed = 0.01  # KL weight of the embedding step (the paper's beta-triple-prime)
+    # Sec. 4.4 with labelled_fraction < 1: "poses" (the labelled records' poses: the
+    # supervised baseline) or "all_poses" (every record's, unpaired: semi-supervised).
+    c.dvae_pose_stream = "poses"
+    c.dvae_weak_viewpoint = False  # unlabelled images keep their viewpoint label (weak supervision)
 
 
 def _loop_fields(c: ml_collections.ConfigDict) -> None:

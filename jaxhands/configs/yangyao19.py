@@ -14,12 +14,20 @@ from jaxhands.configs.named import NamedConfig
 from jaxhands.configs.spurr18 import image_cross_modal_config
 
 
-def dvae_pose_config(input_modality: str = "depth", labelled_fraction: float = 1.0) -> ml_collections.ConfigDict:
+def dvae_pose_config(input_modality: str = "depth", labelled_fraction: float = 1.0, *, setting: str = "supervised"
+                     ) -> ml_collections.ConfigDict:
+    """setting (Sec. 4.4, with labelled_fraction < 1): "supervised" (both stages see only the
+    labelled records), "semi" (the disentangling stage reads every record's pose, unpaired),
+    "weak" (semi, and the unlabelled images keep their viewpoint in the embedding)."""
+    if setting not in ("supervised", "semi", "weak"):
+        raise ValueError(f"dvae_pose_config: setting must be 'supervised', 'semi' or 'weak', got {setting!r}")
     c = image_cross_modal_config(input_modality, 1)
     c.method = "disentangled_vae"
     c.latent_dim = 64  # 32 canonical pose + 32 viewpoint
     c.mlp_width, c.mlp_layers = 512, 6  # "six fully connected layers with 512 hidden units"
     c.labelled_fraction = labelled_fraction
+    c.dvae_pose_stream = "poses" if setting == "supervised" else "all_poses"
+    c.dvae_weak_viewpoint = setting == "weak"
     # Stage 1 reads poses from memory (fast); stage 2 is the image encoder at the Spurr CPU budget.
     c.dvae_disentangle_steps = 3000
     c.num_train_steps = c.dvae_disentangle_steps + 3000
@@ -58,8 +66,17 @@ NAMED = {
                                            "depth crop embedded, synthetic, 64 px"),
     "yangyao19_dvae_pose_rgb": NamedConfig(
         lambda: dvae_pose_config("rgb"), "Yang & Yao 2019 3DPose dVAE, RGB crop embedded, synthetic, 64 px"),
+    "yangyao19_dvae_pose_depth_sup10": NamedConfig(
+        lambda: dvae_pose_config("depth", 0.1), "Yang & Yao 2019 3DPose dVAE, 10 % of the 3D labels, supervised "
+                                                "baseline: both stages see only the labelled records (Fig. 9)"),
     "yangyao19_dvae_pose_depth_semi": NamedConfig(
-        lambda: dvae_pose_config("depth", 0.1), "Yang & Yao 2019 3DPose dVAE, 10 % of the 3D labels (Sec. 4.4)"),
+        lambda: dvae_pose_config("depth", 0.1, setting="semi"),
+        "Yang & Yao 2019 3DPose dVAE, 10 % of the 3D labels, semi-supervised: the disentangling stage reads every "
+        "record's pose, unpaired (Sec. 4.4, Fig. 9)"),
+    "yangyao19_dvae_pose_depth_weak": NamedConfig(
+        lambda: dvae_pose_config("depth", 0.1, setting="weak"),
+        "Yang & Yao 2019 3DPose dVAE, 10 % of the 3D labels, weakly supervised: semi, plus the viewpoint of every "
+        "image (Sec. 4.4, Fig. 9)"),
     "yangyao19_dvae_synthesis": NamedConfig(
         dvae_synthesis_config, "Yang & Yao 2019 synthesis dVAE (pose / content factors, tag images), synthetic "
                                "32 px crops on 8 shared plain backgrounds"),

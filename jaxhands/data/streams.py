@@ -14,6 +14,9 @@ reads it, `PhaseSchedule.count_before`).
     poses         the poses of the labelled records only, read once into memory
                   (PoseRecords): no image, depth or cloud is decoded per step (a pose
                   prior's or a GAN's pose-only stream)
+    all_poses     the poses of every training record, likewise: pose data unpaired
+                  with images (Yang & Yao's semi-supervised disentangling step, Sec. 4.4;
+                  in the synthetic setting, a pool of poses as large as the images')
 
 The semi-supervised split is a fixed seeded subset of `labelled_fraction` of the training
 records, the same whatever the step or the number of processes. Streams differ in their
@@ -27,8 +30,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-STREAMS = ("train", "labelled", "unlabelled", "labelled_mix", "poses")
-STREAM_SEED_OFFSET = {"train": 0, "labelled": 1, "unlabelled": 2, "labelled_mix": 3, "poses": 4}
+STREAMS = ("train", "labelled", "unlabelled", "labelled_mix", "poses", "all_poses")
+STREAM_SEED_OFFSET = {"train": 0, "labelled": 1, "unlabelled": 2, "labelled_mix": 3, "poses": 4, "all_poses": 5}
+POSE_STREAMS = ("poses", "all_poses")
 POSE_FIELDS = ("keypoints_3d", "keypoints_2d", "visible", "hand_side", "intrinsics")
 
 
@@ -95,6 +99,7 @@ class TrainStreams:
         self.make_iterator = make_iterator
         self.labelled_rows = labelled_rows
         self._pose_records: PoseRecords | None = None
+        self._all_pose_records: PoseRecords | None = None
         self.prepare_pose_record = prepare_pose_record
 
     def _subset(self, labelled: bool) -> RecordSubset:
@@ -109,6 +114,16 @@ class TrainStreams:
         if self._pose_records is None:
             self._pose_records = PoseRecords(self._subset(labelled=True), self.prepare_pose_record)
         return self._pose_records
+
+    def all_pose_records(self) -> PoseRecords:
+        """Every training record's pose fields, in memory (read on first use); the same
+        object as pose_records() when every record is labelled."""
+        if not self.semi:
+            return self.pose_records()
+        if self._all_pose_records is None:
+            self._all_pose_records = PoseRecords(RecordSubset(self.source, np.arange(len(self.source))),
+                                                 self.prepare_pose_record)
+        return self._all_pose_records
 
     def labelled_poses(self) -> np.ndarray:
         """[N, 21, 3] metres: keypoints_3d of every labelled training record, in record order
@@ -133,10 +148,13 @@ class TrainStreams:
         seed = self.seed + STREAM_SEED_OFFSET[name]
         if name == "train":
             return (self._flag(b) for b in self.make_iterator(self.source, seed, position, self.batch_size, self.fields))
-        if name == "poses":
-            records = self.pose_records()
+        if name in POSE_STREAMS:
+            records = self.pose_records() if name == "poses" else self.all_pose_records()
             fields = tuple(f for f in self.fields if f in POSE_FIELDS)
             it = self.make_iterator(records, seed, position, self.batch_size, fields)
+            if name == "all_poses":  # unpaired pose data: every row is usable, none carries an image
+                return ({**b, "record_index": records.indices[np.asarray(b["record_index"])].astype(np.int32)}
+                        for b in it)
             return (self._from_subset(b, records) for b in it)
         if name in ("labelled", "unlabelled"):
             subset = self._subset(labelled=name == "labelled")

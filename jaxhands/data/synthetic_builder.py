@@ -316,7 +316,8 @@ def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, see
     machines), which change whenever the generator's sampling changes.
     """
     stored = load_split(path, "train")[0]
-    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points, **_generator_kwargs(background, num_backgrounds))
+    fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points,
+                        **_generator_kwargs(background, num_backgrounds))
     same = (np.allclose(stored["keypoints_3d"], fresh["keypoints_3d"], atol=1e-5)
             and np.allclose(stored["intrinsics"], fresh["intrinsics"], atol=1e-4)
             and int(stored["hand_side"]) == int(fresh["hand_side"]))

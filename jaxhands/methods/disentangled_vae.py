@@ -19,6 +19,12 @@ construction, and the cross-factor gradients are exact zeros (tests/methods/test
 Squared errors are summed over coordinates, averaged over the batch (the paper leaves
 the likelihoods open; spec A3). The viewpoint is the rotation's first two rows (6 numbers).
 
+Semi- and weakly supervised (Sec. 4.4; labelled_fraction < 1): dvae_pose_stream
+"all_poses" lets the disentangling stage read every record's pose, unpaired with the
+images ("poses": the labelled records' only, the supervised baseline); with
+dvae_weak_viewpoint the embedding also reads the unlabelled images, with their viewpoint
+term alone (the 3D pose and canonical pose terms masked by `labelled`).
+
 predict: pose = un-mirror(Dp(mean of q(z | input))) * scale + root, the ground-truth root,
 scale and hand side given (the paper: "handedness and scale are given at test time");
 predict_composed: the same from Dc(z_c) @ R(Dv(z_v)).
@@ -70,9 +76,16 @@ class DisentangledVAE:
             f"enc_{self.predict_from}": self.input.make_encoder(config)}
         self.groups = tuple(self.modules)
         self.batch_fields = tuple(dict.fromkeys(("keypoints_3d", "hand_side") + self.input.fields))
-        self.phases = (Phase("disentangle", FACTOR_GROUPS, self.disentangle_loss, stream="poses"),
-                       Phase("embed", (f"enc_{self.predict_from}",), self.embed_loss,
-                             stream="labelled" if config.labelled_fraction < 1.0 else "train"))
+        if config.dvae_pose_stream not in ("poses", "all_poses"):
+            raise ValueError(f"config.dvae_pose_stream must be 'poses' (the labelled records' poses) or "
+                             f"'all_poses' (every record's, unpaired: semi-supervised), got {config.dvae_pose_stream!r}")
+        semi = config.labelled_fraction < 1.0
+        # Weak supervision (Sec. 4.4): the images without 3D labels keep their viewpoint, so
+        # the embedding reads every image and masks only the pose and canonical-pose terms.
+        self.weak_viewpoint = bool(config.dvae_weak_viewpoint) and semi
+        embed_stream = "train" if (self.weak_viewpoint or not semi) else "labelled"
+        self.phases = (Phase("disentangle", FACTOR_GROUPS, self.disentangle_loss, stream=config.dvae_pose_stream),
+                       Phase("embed", (f"enc_{self.predict_from}",), self.embed_loss, stream=embed_stream))
         if config.dvae_disentangle_steps < 1:
             raise ValueError(f"config.dvae_disentangle_steps must be >= 1, got {config.dvae_disentangle_steps}")
         self.phase_schedule = staged([((0,), config.dvae_disentangle_steps), ((1,), None)])
@@ -159,14 +172,17 @@ class DisentangledVAE:
                                   source=source or self.predict_from, modality=modality)
 
     # -- losses --------------------------------------------------------------------
-    def _reconstruction_terms(self, params, state, batch, z):
-        """(lx-weighted pose term + ly-weighted factor terms, metrics) for latent z [B, latent_dim]."""
+    def _reconstruction_terms(self, params, state, batch, z, *, pose_mask=None):
+        """(lx-weighted pose term + ly-weighted factor terms, metrics) for latent z [B, latent_dim].
+        pose_mask [B]: the rows whose 3D pose (and so canonical pose) may be used; the
+        viewpoint term reads every row (weak supervision's viewpoint labels)."""
         c = self.config
         pose, canonical, view = self.factors(batch)
         pose_hat = self.decode(params, state, "kp3d", z)[0]
         canonical_hat = self.decode(params, state, "cpose", z)[0]
         view_hat = self.decode(params, state, "view", z)[0]
-        pose_term, canonical_term = squared_error(pose_hat, pose), squared_error(canonical_hat, canonical)
+        pose_term = squared_error(pose_hat, pose, mask=pose_mask)
+        canonical_term = squared_error(canonical_hat, canonical, mask=pose_mask)
         view_term = squared_error(view_hat, view)
         loss = c.dvae_lambda_x * pose_term + c.dvae_lambda_y * (canonical_term + view_term)
         return loss, {"pose": pose_term, "cpose": canonical_term, "view": view_term}
@@ -184,7 +200,9 @@ class DisentangledVAE:
 
     def embed_loss(self, params, state, batch, rng, step):
         (mu, logvar), enc_state = self.encode(params, state, self.predict_from, batch, train=True)
-        recon, metrics = self._reconstruction_terms(params, state, batch, reparameterize(rng, mu, logvar))
+        pose_mask = batch["labelled"] if self.weak_viewpoint else None
+        recon, metrics = self._reconstruction_terms(params, state, batch, reparameterize(rng, mu, logvar),
+                                                    pose_mask=pose_mask)
         kl = kl_to_standard_normal(mu, logvar).mean()
         loss = recon + self.config.dvae_beta_embed * kl
         return loss, ({"loss": loss, "kl": kl, **metrics}, {**state, f"enc_{self.predict_from}": enc_state})

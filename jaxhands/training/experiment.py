@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxhands.data import pipeline
 from jaxhands.data.hand_crop import HandCropConfig, crop_hand
-from jaxhands.data.streams import POSE_FIELDS, PoseRecords, TrainStreams
+from jaxhands.data.streams import POSE_FIELDS, POSE_STREAMS, PoseRecords, TrainStreams
 from jaxhands.data.stb_skeletons import STBSkeletonSource
 from jaxhands.methods.registry import build_method
 
@@ -96,7 +96,7 @@ class Experiment:
 
     def _select(self, batch: dict, stream: str = "train") -> dict:
         """The method's fields of a batch; a pose-only stream's batches hold pose fields only."""
-        wanted = tuple(f for f in self.fields if f in POSE_FIELDS) if stream == "poses" else self.fields
+        wanted = tuple(f for f in self.fields if f in POSE_FIELDS) if stream in POSE_STREAMS else self.fields
         missing = [f for f in wanted if f not in batch]
         if missing:
             raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "

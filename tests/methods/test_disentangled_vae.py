@@ -88,6 +88,33 @@ def test_factor_decoders_read_exactly_their_factor():
         DisentangledVAE(_config(latent_dim=7))
 
 
+@pytest.mark.parametrize("setting, streams", [("supervised", ("poses", "labelled")), ("semi", ("all_poses", "labelled")),
+                                               ("weak", ("all_poses", "train"))])
+def test_semi_and_weak_settings_choose_the_streams_and_mask_the_pose_terms(setting, streams):
+    """Sec. 4.4: the supervised baseline reads the labelled records only, semi-supervision
+    gives the disentangling stage every pose, weak supervision also embeds the unlabelled
+    images with their viewpoint term alone (pose and canonical-pose terms masked)."""
+    config = _config(labelled_fraction=0.1, dvae_pose_stream="poses" if setting == "supervised" else "all_poses",
+                     dvae_weak_viewpoint=setting == "weak")
+    method = DisentangledVAE(config)
+    assert tuple(p.stream for p in method.phases) == streams
+    batch = _batch()
+    params, state = method.init(jax.random.key(0), batch)
+    rng = jax.random.key(2)
+    flags = {"labelled": jnp.array([True, False, True, False, False, False])}
+    _, (metrics, _) = method.embed_loss(params, state, {**batch, **flags}, rng, 0)
+    _, (all_in, _) = method.embed_loss(params, state, {**batch, "labelled": jnp.ones(6, bool)}, rng, 0)
+    if setting == "weak":
+        _, (none_in, _) = method.embed_loss(params, state, {**batch, "labelled": jnp.zeros(6, bool)}, rng, 0)
+        assert float(none_in["pose"]) == 0.0 and float(none_in["cpose"]) == 0.0 and float(none_in["view"]) > 0
+        assert float(metrics["view"]) == pytest.approx(float(all_in["view"]))  # every row's viewpoint
+        assert float(metrics["pose"]) != pytest.approx(float(all_in["pose"]))  # two rows' poses
+    else:  # the embedding stream holds labelled rows only; the flag changes nothing
+        assert float(metrics["pose"]) == pytest.approx(float(all_in["pose"]))
+    with pytest.raises(ValueError, match="dvae_pose_stream"):
+        DisentangledVAE(_config(dvae_pose_stream="labelled"))
+
+
 def test_factor_walk_moves_one_factor_between_the_two_posteriors():
     """The viewpoint walk starts at A's reconstruction and ends at the viewpoint swap
     [z_c(A), z_v(B)]; the canonical-pose walk ends at [z_c(B), z_v(A)]."""

@@ -167,3 +167,27 @@ def test_the_poses_stream_holds_the_cropped_pose_fields_without_decoding_per_ste
     assert not np.allclose(batch["keypoints_2d"][0], experiment.train_source[int(batch["record_index"][0])][
         "keypoints_2d"], atol=1e-2)  # the crop did move them
     np.testing.assert_allclose(streams.labelled_poses()[:3], [records[i]["keypoints_3d"] for i in range(3)])
+
+
+def test_the_all_poses_stream_reads_every_records_pose_unpaired(data_dir):
+    """all_poses (Yang & Yao's semi-supervised disentangling step): over an epoch it visits
+    the poses of the unlabelled records too, each row's record_index is its record in the
+    full split and its joints are that record's, and no row is flagged (pose data unpaired
+    with images carry no image label)."""
+    config = tiny_config(data_dir, labelled_fraction=0.25)
+    experiment = build_experiment(config)
+    streams = experiment.streams()
+    assert len(streams.all_pose_records()) == len(experiment.train_source)
+    seen = set()
+    batches = streams.batches("all_poses", 0)
+    for _ in range(2 * len(experiment.train_source) // config.batch_size):
+        batch = next(batches)
+        assert "labelled" not in batch and "image" not in batch
+        for row, index in enumerate(batch["record_index"]):
+            seen.add(int(index))
+            np.testing.assert_allclose(batch["keypoints_3d"][row], experiment.train_source[int(index)]["keypoints_3d"],
+                                       rtol=1e-6, atol=1e-6)
+    assert seen == set(range(len(experiment.train_source)))
+    assert (~streams.is_labelled[sorted(seen)]).any()
+    labelled_only = {int(i) for _ in range(4) for i in next(streams.batches("poses", 0))["record_index"]}
+    assert all(streams.is_labelled[i] for i in labelled_only)
