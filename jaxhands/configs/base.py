@@ -167,7 +167,7 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     c.dvae_lambda_x = 1.0  # weight of the 3D pose reconstruction (paper: 1)
     # The paper's lambda_y 0.01 is for its own units; here the pose term sums 63 coordinates
     # in reference-bone units and the viewpoint is 6 numbers of unit size. Measured at 3000
-    # steps (docs/results/dvae_disentangle.json): with 0.01 z_v never encodes the rotation's
+    # steps (docs/results/dvae_disentangle_probes.json): with 0.01 z_v never encodes the rotation's
     # first row (the viewpoint decoder's output there has std 0.02 against the target's
     # 0.58; recon 0.39x the mean pose); with 1 the factors are learnt (recon 0.19x, 9 deg).
     c.dvae_lambda_y = 1.0  # weight of the canonical pose and viewpoint reconstructions
