@@ -2,18 +2,34 @@
 
 Saves are asynchronous (training continues while the previous state is written)
 and atomic (orbax writes to a temporary directory and renames), so a run killed at
-any moment resumes from the last complete checkpoint. The data pipeline is a
-deterministic function of the step, so the step is all the data position needed.
+any moment resumes from the last complete checkpoint. A step damaged afterwards (a
+deleted or truncated file) is skipped on restore: the newest step that reads is used,
+with a one-line warning, and training moves the damaged ones to checkpoints_damaged/.
+The data pipeline is a deterministic function of the step, so the step is all the data
+position needed.
 """
 
 from __future__ import annotations
 
+import logging
 import pathlib
+from typing import Any, Callable
 
 import jax
 import orbax.checkpoint as ocp
 
 from jaxhands.training.state import TrainState
+
+log = logging.getLogger("jaxhands.train")
+
+
+class CheckpointDamagedError(RuntimeError):
+    """A checkpoint step that was asked for by number does not restore."""
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines() or [""])[0][:200]
 
 
 class Checkpointer:
@@ -45,20 +61,77 @@ class Checkpointer:
 
     def restore(self, abstract_state: TrainState, step: int | None = None) -> TrainState:
         """Restores into the structure, dtypes and shardings of `abstract_state`
-        (e.g. `jax.eval_shape` of the initial state, with shardings attached)."""
-        step = self._existing_step(step)
-        restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
-        return restored["state"]
+        (e.g. `jax.eval_shape` of the initial state, with shardings attached). With no
+        `step`, the newest checkpoint that restores (`restore_newest_good`)."""
+        def read(s):
+            return self.manager.restore(s, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
+        if step is None:
+            return self.restore_newest_good(read)[0]["state"]
+        return self._read_named_step(read, self._existing_step(step))["state"]
 
     def restore_subset(self, abstract: dict, step: int | None = None) -> dict:
         """Restores only the train-state fields named in `abstract` (e.g. params,
         model_state and step for prediction; the optimizer state is never read), into its
-        dtypes and shardings. ValueError if `step` was not saved."""
-        step = self._existing_step(step)
+        dtypes and shardings. ValueError if `step` was not saved; with no `step`, the
+        newest checkpoint that restores."""
         restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
-        restored = self.manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)))
-        return restored["state"]
+
+        def read(s):
+            return self.manager.restore(s, args=ocp.args.Composite(
+                state=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)))
+        if step is None:
+            return self.restore_newest_good(read)[0]["state"]
+        return self._read_named_step(read, self._existing_step(step))["state"]
+
+    def restore_newest_good(self, read: Callable[[int], Any]) -> tuple[Any, int, list[int]]:
+        """(read(step), step, damaged newer steps) for the newest step whose checkpoint
+        reads: a step left damaged by a crash, a full disk or a deleted file falls back to
+        the one before it, with a one-line warning naming both. If none reads, the newest
+        step's error is raised (a model that changed shape fails every step alike: that is
+        not damage, and its own message says what differs)."""
+        steps = sorted(self.manager.all_steps(), reverse=True)
+        if not steps:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}; train first")
+        failures = []
+        for step in steps:
+            try:
+                restored = read(step)
+            except Exception as err:  # orbax raises OSError, ValueError, KeyError, ... for damaged files
+                failures.append((step, err))
+                continue
+            if failures:
+                log.warning("checkpoint step %s in %s does not restore (%s: %s); using step %d",
+                            ", ".join(str(s) for s, _ in failures), self.directory, type(failures[0][1]).__name__,
+                            _first_line(failures[0][1]), step)
+            return restored, step, [s for s, _ in failures]
+        raise failures[0][1]
+
+    def quarantine(self, steps) -> pathlib.Path | None:
+        """Moves the checkpoints of `steps` (damaged ones) out of the way, into
+        <workdir>/checkpoints_damaged/, so that training can write those steps again."""
+        if not steps:
+            return None
+        target = self.directory.parent / "checkpoints_damaged"
+        target.mkdir(exist_ok=True)
+        for step in steps:
+            source = self.directory / str(step)
+            if source.exists():
+                destination = target / str(step)
+                suffix = 1
+                while destination.exists():
+                    destination, suffix = target / f"{step}.{suffix}", suffix + 1
+                source.rename(destination)
+        self.manager.reload()
+        return target
+
+    def _read_named_step(self, read: Callable[[int], Any], step: int):
+        try:
+            return read(step)
+        except Exception as err:
+            raise CheckpointDamagedError(
+                f"checkpoint step {step} in {self.directory} does not restore ({type(err).__name__}: "
+                f"{_first_line(err)}); pick another step (saved: {sorted(self.manager.all_steps())}) or omit the "
+                "step to use the newest one that restores") from err
 
     def _existing_step(self, step: int | None) -> int:
         steps = sorted(self.manager.all_steps())

@@ -68,9 +68,23 @@ def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mes
 
 
 def restore_latest(checkpointer: Checkpointer, template: TrainState) -> TrainState:
-    """The latest checkpoint restored into `template`'s structure and shardings."""
+    """The newest checkpoint that restores, into `template`'s structure and shardings;
+    damaged newer steps are moved to checkpoints_damaged/ so training can write them again."""
+    from orbax.checkpoint import args as ocp_args
+
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), template)
-    return checkpointer.restore(abstract)
+    restored, _, damaged = checkpointer.restore_newest_good(
+        lambda step: checkpointer.manager.restore(step, args=ocp_args.Composite(
+            state=ocp_args.StandardRestore(abstract))))
+    if damaged:
+        if jax.process_index() == 0:
+            log.warning("moved damaged checkpoint step(s) %s to %s", damaged, checkpointer.quarantine(damaged))
+        if jax.process_count() > 1:  # every process must see the moved steps before anyone saves
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("jaxhands: damaged checkpoints moved")
+        checkpointer.manager.reload()
+    return restored["state"]
 
 
 def make_predict_fn(experiment: Experiment, mesh):
