@@ -56,7 +56,13 @@ def main(argv):
 
     from jaxhands.evaluation.run_evaluation import eval_dir_name, evaluate_workdir
 
-    result = evaluate_workdir(FLAGS.workdir, step=FLAGS.step, untrained=FLAGS.untrained, box_jitter=FLAGS.box_jitter)
+    from jaxhands.training.checkpoints import CheckpointDamagedError
+
+    try:
+        result = evaluate_workdir(FLAGS.workdir, step=FLAGS.step, untrained=FLAGS.untrained,
+                                  box_jitter=FLAGS.box_jitter)
+    except CheckpointDamagedError as err:  # one line, naming the step and the way forward
+        raise SystemExit(f"eval.py: {err}") from None
     print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}), "
           f"crop {result['crop']['mode']} ({result['crop']['box']}):")
     print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm   "

@@ -38,7 +38,12 @@ def main(argv):
     from jaxhands.runs import load_run
     from jaxhands.training.experiment import build_experiment
 
-    run = load_run(FLAGS.workdir, FLAGS.step)
+    from jaxhands.training.checkpoints import CheckpointDamagedError
+
+    try:
+        run = load_run(FLAGS.workdir, FLAGS.step)
+    except CheckpointDamagedError as err:  # one line, naming the step and the way forward
+        raise SystemExit(f"sample.py: {err}") from None
     method = run.method
     from jaxhands.methods.base import FactorisedLatent, LatentModel, RendersImages
 

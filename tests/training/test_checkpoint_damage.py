@@ -73,3 +73,21 @@ def test_when_no_step_restores_the_newest_error_is_raised(reference, tmp_path):
         _damage(workdir / "checkpoints" / step, "state_deleted")
     with pytest.raises(KeyError, match="state"):
         jaxhands.load_run(workdir)
+
+
+def test_eval_cli_names_a_damaged_step_in_one_line(reference, tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    workdir = tmp_path / "cli"
+    shutil.copytree(reference / "ref", workdir)
+    _damage(workdir / "checkpoints" / "8", "files_truncated")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}", "--step=8"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "eval.py: checkpoint step 8" in run.stderr and "does not restore" in run.stderr
