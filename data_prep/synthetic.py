@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 
 from jaxhands.data.argument_types import int_at_least, non_negative_int, positive_int
+from jaxhands.synthetic.generator import MIN_IMAGE_SIZE
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-train", type=positive_int, required=True, help="train samples (indices 0..N-1)")
     parser.add_argument("--num-test", type=non_negative_int, required=True,
                         help="test samples (indices N..N+M-1); 0 writes no test split")
-    parser.add_argument("--image-size", type=int_at_least(8), required=True, help="square image side in pixels")
+    parser.add_argument("--image-size", type=int_at_least(MIN_IMAGE_SIZE), required=True,
+                        help=f"square image side in pixels (>= {MIN_IMAGE_SIZE})")
     parser.add_argument("--num-points", type=positive_int, default=256, help="surface points per sample")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="generator seed")
     parser.add_argument("--background", choices=("textured", "plain"), default="textured",

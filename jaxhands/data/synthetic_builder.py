@@ -60,8 +60,11 @@ def default_generate_fn() -> GenerateFn:
 
 def _check_sizes(image_size: int, num_points: int, seed: int, num_train: int, num_test: int) -> None:
     problems = []
-    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
-        problems.append(f"image_size must be an integer >= 8, got {image_size!r}")
+    from jaxhands.synthetic.generator import MIN_IMAGE_SIZE
+
+    if not isinstance(image_size, (int, np.integer)) or image_size < MIN_IMAGE_SIZE:
+        problems.append(f"image_size must be an integer >= {MIN_IMAGE_SIZE} (the generator's smallest), "
+                        f"got {image_size!r}")
     if not isinstance(num_points, (int, np.integer)) or num_points < 1:
         problems.append(f"num_points must be an integer >= 1, got {num_points!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -27,6 +27,9 @@ from jaxhands.synthetic.surface import JOINT_CAPSULES, PALM_BASE_ENDS, Capsules,
 
 _SCENE_STREAM, _APPEARANCE_STREAM, _POINTS_STREAM, _CONTENT_STREAM = 0, 1, 2, 3
 _PLACEMENT_ITERATIONS = 3
+# The smallest image side the generator renders (a hand's finger capsules need a few
+# pixels); the dataset builder and `data_prep synthetic` check against the same number.
+MIN_IMAGE_SIZE = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +225,7 @@ def render_scene(scene: Scene, *, image_size: int, num_points: int, appearance_r
 
 
 def _check_arguments(index: int, seed: int, image_size: int, num_points: int) -> None:
-    for name, value, minimum in (("index", index, 0), ("seed", seed, 0), ("image_size", image_size, 16),
+    for name, value, minimum in (("index", index, 0), ("seed", seed, 0), ("image_size", image_size, MIN_IMAGE_SIZE),
                                  ("num_points", num_points, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
             raise ValueError(f"generate_sample: {name} must be an integer >= {minimum}, got {value!r}")

@@ -124,7 +124,7 @@ def test_shared_contents_dataset_stores_content_ids_and_tag_images(tmp_path):
         SyntheticHandsConfig(**TINY, num_backgrounds=-2)
 
 
-@pytest.mark.parametrize("field, value", [("image_size", 4), ("num_points", 0), ("seed", -1),
+@pytest.mark.parametrize("field, value", [("image_size", 4), ("image_size", 8), ("num_points", 0), ("seed", -1),
                                           ("num_train", 0), ("num_test", -1)])
 def test_bad_sizes_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
