@@ -21,7 +21,9 @@ import os
 import pathlib
 import shutil
 import uuid
-from typing import Callable
+from typing import Any, Callable
+
+import numpy as np
 
 INFO_FILE = "dataset_info.json"
 _TMP_PREFIX = ".tmp-"
@@ -115,7 +117,55 @@ def load_split(dataset: str | os.PathLike, split: str, *, data_dir: str | os.Pat
     splits = sorted(builder.info.splits.keys())
     if split not in splits:
         raise DatasetNotFoundError(f"dataset {os.fspath(version_dir)} has no split {split!r}; splits: {splits}")
-    return builder.as_data_source(split)
+    info = builder.info.splits[split]
+    return CheckedSource(builder.as_data_source(split), split,
+                         tuple(os.fspath(p) for p in info.filepaths), tuple(int(n) for n in info.shard_lengths))
+
+
+class CorruptShardError(RuntimeError):
+    """A dataset shard file cannot be read (truncated or overwritten)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckedSource:
+    """A split's random-access records whose read errors name the shard file and the fix.
+
+    array_record reports a damaged file as "Corrupted Riegeli/records file: chunk header
+    hash mismatch ..." without its path; this names the file holding the record and says
+    how to rebuild it."""
+
+    source: Any
+    split: str
+    filepaths: tuple[str, ...]
+    shard_lengths: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def _shard_of(self, index: int) -> str:
+        ends = np.cumsum(self.shard_lengths)
+        shard = int(np.searchsorted(ends, index, side="right"))
+        return self.filepaths[min(shard, len(self.filepaths) - 1)] if self.filepaths else "?"
+
+    def _corrupt(self, index: int, err: Exception) -> CorruptShardError:
+        path = self._shard_of(index)
+        return CorruptShardError(
+            f"cannot read record {index} of split {self.split!r} from {path} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:160] if str(err) else ''}); the shard is damaged: delete "
+            f"{os.path.dirname(path)} and rebuild it (python -m data_prep ... --overwrite, or rerun training "
+            "for the built-in synthetic dataset)")
+
+    def __getitem__(self, index):
+        try:
+            return self.source[index]
+        except (RuntimeError, OSError, ValueError) as err:  # array_record: RuntimeError; a lost record: ValueError
+            raise self._corrupt(int(index), err) from None
+
+    def __getitems__(self, indices):
+        try:
+            return self.source.__getitems__(indices)
+        except (RuntimeError, OSError, ValueError) as err:  # array_record: RuntimeError; a lost record: ValueError
+            raise self._corrupt(int(list(indices)[0]), err) from None
 
 
 @dataclasses.dataclass(frozen=True)

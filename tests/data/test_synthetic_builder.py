@@ -234,3 +234,23 @@ def test_large_splits_are_written_shard_by_shard_in_index_order(tmp_path, monkey
         assert [int(source[r]["index"]) for r in range(len(source))] == list(range(offset, offset + len(source)))
         expected = fake_generate_sample(offset + 2, seed=3, image_size=32, num_points=16)
         _assert_record_equals(source[2], expected, offset + 2)
+
+
+def test_a_corrupted_shard_names_its_file_and_the_fix(tiny_dataset, tmp_path):
+    """Issue 14 item 4: a truncated array_record shard fails with an error naming the shard
+    and how to rebuild it (array_record's own message names neither)."""
+    import shutil
+
+    from jaxhands.data.storage import CorruptShardError
+
+    _, result = tiny_dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(result.path, copy)
+    shard = sorted(copy.glob("synthetic_hands-train.array_record-*"))[0]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    source = load_split(copy, "train")
+    with pytest.raises(CorruptShardError, match="rebuild") as error:
+        source[1]
+    assert str(shard) in str(error.value) and "record 1 of split 'train'" in str(error.value)
+    intact = load_split(result.path, "train")  # the wrapper changes nothing for a good shard
+    np.testing.assert_array_equal(intact[2]["keypoints_3d"], intact.source[2]["keypoints_3d"])
