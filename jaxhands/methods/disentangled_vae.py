@@ -43,7 +43,7 @@ from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
 from jaxhands.methods.phase_schedule import staged
-from jaxhands.methods.vae_parts import decode_latent_walk
+from jaxhands.methods.vae_parts import decode_factor_walk, decode_latent_walk
 from jaxhands.models.mlp import MLPDecoder, MLPEncoder
 
 FACTOR_GROUPS = ("enc_cpose", "enc_view", "dec_pose", "dec_cpose", "dec_view")
@@ -77,8 +77,8 @@ class DisentangledVAE:
         self.groups = tuple(self.modules)
         self.batch_fields = tuple(dict.fromkeys(("keypoints_3d", "hand_side") + self.input.fields))
         if config.dvae_pose_stream not in ("poses", "all_poses"):
-            raise ValueError(f"config.dvae_pose_stream must be 'poses' (the labelled records' poses) or "
-                             f"'all_poses' (every record's, unpaired: semi-supervised), got {config.dvae_pose_stream!r}")
+            raise ValueError(f"config.dvae_pose_stream must be 'poses' (the labelled records' poses) or 'all_poses' "
+                             f"(every record's, unpaired: semi-supervised), got {config.dvae_pose_stream!r}")
         semi = config.labelled_fraction < 1.0
         # Weak supervision (Sec. 4.4): the images without 3D labels keep their viewpoint, so
         # the embedding reads every image and masks only the pose and canonical-pose terms.
@@ -153,14 +153,9 @@ class DisentangledVAE:
         z[k:]) moves on the line to B's, both ends included; the other half stays A's."""
         if factor not in self.factor_names:
             raise ValueError(f"the dVAE's factors are {self.factor_names}, not {factor!r}")
-        (za, _), _ = self.encode(params, model_state, source, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source, batch_b)
-        k = self.factor_dim
-        moving = (jnp.arange(self.config.latent_dim) < k) == (factor == "cpose")  # [latent_dim]
-        t = jnp.linspace(0.0, 1.0, num_steps)[None, :, None]
-        z = za[:, None] + moving * t * (zb - za)[:, None]  # [B, T, latent_dim]
-        poses = self.decode(params, model_state, "kp3d", z.reshape(-1, z.shape[-1]))[0]
-        return poses.reshape(z.shape[0], num_steps, *poses.shape[1:])
+        moving = (jnp.arange(self.config.latent_dim) < self.factor_dim) == (factor == "cpose")
+        return decode_factor_walk(self, params, model_state, batch_a, batch_b, num_steps, moving=moving,
+                                  source=source, modality="kp3d")
 
     def sample_prior(self, params, model_state, rng, num_samples: int, modality: str = "kp3d"):
         z = jax.random.normal(rng, (num_samples, self.config.latent_dim))

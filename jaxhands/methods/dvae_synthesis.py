@@ -37,6 +37,7 @@ from jaxhands.methods.base import Phase, apply_module, init_module
 from jaxhands.methods.modalities import Invariances, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
 from jaxhands.methods.phase_schedule import staged
+from jaxhands.methods.vae_parts import decode_factor_walk, decode_latent_walk
 from jaxhands.models.mlp import MLPDecoder, MLPEncoder
 
 DISENTANGLE_GROUPS = ("enc_kp3d", "enc_tag", "dec_rgb", "dec_kp3d", "dec_tag")
@@ -141,13 +142,9 @@ class DisentangledSynthesisVAE:
         from batch_a's posterior mean to batch_b's (Fig. 4)."""
         if factor not in self.factor_names:
             raise ValueError(f"the synthesis dVAE's factors are {self.factor_names}, not {factor!r}")
-        (za, _), _ = self.encode(params, model_state, source, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source, batch_b)
         moving = (jnp.arange(self.config.latent_dim) < self.factor_dim) == (factor == "pose")
-        t = jnp.linspace(0.0, 1.0, num_steps)[None, :, None]
-        z = za[:, None] + moving * t * (zb - za)[:, None]
-        out = self.decode(params, model_state, modality, z.reshape(-1, z.shape[-1]))[0]
-        return out.reshape(z.shape[0], num_steps, *out.shape[1:])
+        return decode_factor_walk(self, params, model_state, batch_a, batch_b, num_steps, moving=moving,
+                                  source=source, modality=modality)
 
     def sample_prior(self, params, model_state, rng, num_samples: int, modality: str = "kp3d"):
         z = jax.random.normal(rng, (num_samples, self.config.latent_dim))
@@ -155,10 +152,8 @@ class DisentangledSynthesisVAE:
 
     def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, source: str = "rgb",
                     modality: str = "kp3d"):
-        (za, _), _ = self.encode(params, model_state, source, batch_a)
-        (zb, _), _ = self.encode(params, model_state, source, batch_b)
-        t = jnp.linspace(0.0, 1.0, num_steps)[:, None]
-        return self.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
+        return decode_latent_walk(self, params, model_state, batch_a, batch_b, num_steps, source=source,
+                                  modality=modality)
 
     # -- losses --------------------------------------------------------------------
     def _reconstruction(self, params, state, batch, z, *, train: bool):

@@ -37,6 +37,20 @@ def decode_latent_walk(model, params, model_state, batch_a, batch_b, num_steps: 
     return model.decode(params, model_state, modality, (1.0 - t) * za[:1] + t * zb[:1])[0]
 
 
+def decode_factor_walk(model, params, model_state, batch_a, batch_b, num_steps: int, *, moving, source: str,
+                       modality: str):
+    """A factorised latent's walk (Yang & Yao Figs. 4, 6): for each row of the batches, z
+    starts at batch_a's posterior mean of `source` and only the coordinates where `moving`
+    ([latent_dim] bool, one factor's slice) is True go on the line to batch_b's, both ends
+    included. Decoded as `modality`: [B, num_steps, ...]."""
+    (za, _), _ = model.encode(params, model_state, source, batch_a)
+    (zb, _), _ = model.encode(params, model_state, source, batch_b)
+    t = jnp.linspace(0.0, 1.0, num_steps)[None, :, None]
+    z = za[:, None] + moving * t * (zb - za)[:, None]  # [B, T, latent_dim]
+    out = model.decode(params, model_state, modality, z.reshape(-1, z.shape[-1]))[0]
+    return out.reshape(z.shape[0], num_steps, *out.shape[1:])
+
+
 class EncodersDecoders:
     """Named encoders q(z | inputs) and decoders p(x | z).
 

@@ -139,29 +139,19 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     """The named config runs end to end on a tiny shared-contents dataset: train.py (both
     stages), eval.py, and sample.py's transfers and factor walks (as skeletons and images)."""
     import json
-    import os
-    import pathlib
-    import subprocess
-    import sys
 
-    root = pathlib.Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PYTHONPATH=str(root), JAX_PLATFORMS="cpu")
+    from tests.methods.command_lines import logged_phases, run_script
+
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
                  "--config.synthetic_num_test=16", "--config.batch_size=8", "--config.dvae_disentangle_steps=3",
                  "--config.num_train_steps=6", "--config.log_every=3", "--config.checkpoint_every=6",
                  "--config.eval_every=0", "--config.mlp_width=32", "--config.mlp_layers=2", "--config.resnet_width=4",
                  "--config.image_decoder_channels=16", "--config.synthetic_num_backgrounds=3"]
-    run = subprocess.run([sys.executable, "train.py", "--config=yangyao19_dvae_synthesis", *overrides,
-                          f"--workdir={workdir}", "--noprogress"], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    logged = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-    assert [{k.split("/")[0] for k in row if k.endswith("/loss")} for row in logged] == [{"disentangle"}, {"embed"}]
-    for script, args in (("eval.py", []), ("sample.py", ["--pairs=2", "--walk_steps=3", "--num_prior=4"])):
-        run = subprocess.run([sys.executable, script, f"--workdir={workdir}", *args], cwd=root, env=env,
-                             capture_output=True, text=True, timeout=400)
-        assert run.returncode == 0, (script, run.stderr[-3000:])
+    run_script("train.py", "--config=yangyao19_dvae_synthesis", *overrides, f"--workdir={workdir}", "--noprogress")
+    assert logged_phases(workdir) == [{"disentangle"}, {"embed"}]
+    run_script("eval.py", f"--workdir={workdir}")
+    run_script("sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3", "--num_prior=4")
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 6 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
     samples = np.load(workdir / "samples" / "samples.npz")
