@@ -6,9 +6,9 @@ generator's ground truth.
 
 Trains `yangyao19_dvae_synthesis` (both stages of Alg. 1; --set overrides, e.g.
 num_train_steps=...) unless --reuse finds the final checkpoint, then, for --pairs random
-test pairs (A, B) with different contents, decodes [z_pose(A), z_content(B)] - from the
-pose and tag encoders ("labels") and from the image encoder ("images") - and compares it
-with the truth: sample A's hand rendered on B's content by the generator
+test pairs (A, B) with different contents and crops inside the image (no padding, see
+`padded`), decodes [z_pose(A), z_content(B)] - from the pose and tag encoders
+("labels") and from the image encoder ("images") - and compares it with the truth: sample A's hand rendered on B's content by the generator
 (jaxhands.synthetic.generator.generate_transfer), cut with A's crop box, so pixel for
 pixel what the decoder should draw. D7 asks, per path:
 - the pixel MSE to the truth below the MSE to image A and to image B in >= 80 % of pairs;
@@ -35,7 +35,7 @@ def test_images(config) -> dict:
     from jaxhands.training.experiment import build_experiment
 
     rows = {k: [] for k in ("image", "tag_image", "keypoints_3d", "hand_side", "record_index")}
-    for batch in build_experiment(config).eval_batches():
+    for batch in build_experiment(config, extra_fields=("tag_image",)).eval_batches():
         valid = np.asarray(batch["valid"])
         for k in rows:
             rows[k].append(np.asarray(batch[k])[valid])
@@ -58,6 +58,14 @@ def transfer_truth(config, pose_index: int, content_index: int) -> np.ndarray:
                                config=SyntheticConfig(background=config.synthetic_background,
                                                       num_backgrounds=config.synthetic_num_backgrounds))
     return np.asarray(crop_hand(sample, hand_crop_config(config))["image"], np.float32) / 255.0 - 0.5
+
+
+def padded(tag_images) -> np.ndarray:
+    """[N] bool: the crop box left the image, so the crop holds black padding. Padding is
+    where the crop box is, not what the content is: a tag image cut with B's box carries
+    B's padding, which A's pose cannot predict (the truth has A's), so D7 takes pairs
+    whose crops both lie inside the image. A plain background is never exact black."""
+    return (np.asarray(tag_images) == 0).all(-1).any((1, 2))
 
 
 def border_colour(images) -> np.ndarray:
@@ -99,6 +107,21 @@ def evaluate(run, test: dict, a: np.ndarray, b: np.ndarray, truth: np.ndarray) -
     return out
 
 
+def transfer_figure(run, test: dict, a: np.ndarray, b: np.ndarray, truth: np.ndarray, path: pathlib.Path):
+    import jax.numpy as jnp
+
+    from jaxhands.evaluation.plots import plot_depth_rows
+
+    take = lambda idx: {k: jnp.asarray(v[idx]) for k, v in test.items()  # noqa: E731
+                        if k not in ("index", "content_id")}
+    image = test["image"].astype(np.float32) / 255.0 - 0.5
+    decodes = [np.asarray(run.method.transfer(run.params, run.model_state, take(a), take(b), source=source))
+               for source in ("labels", "rgb")]
+    plot_depth_rows([image[a], image[b], truth, *decodes], path,
+                    row_titles=["A (pose)", "B (content)", "truth: A on B", "from pose + tag", "from image"],
+                    title="Yang & Yao synthesis dVAE: A's hand on B's content")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -107,6 +130,8 @@ def main():
     parser.add_argument("--reuse", action="store_true", help="evaluate workdirs that hold the final checkpoint")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("workdirs/dvae_synthesis"))
     parser.add_argument("--out", type=pathlib.Path, default=None)
+    parser.add_argument("--figure", type=pathlib.Path, default=None,
+                        help="PNG of the first seed's first 8 pairs: A, B, the truth, both decodes")
     args = parser.parse_args()
 
     import jaxhands
@@ -123,16 +148,20 @@ def main():
         test = test_images(config)
         rng = np.random.default_rng(seed)
         n = len(test["index"])
-        a = rng.integers(0, n, 4 * args.pairs)
-        b = rng.integers(0, n, 4 * args.pairs)
-        keep = test["content_id"][a] != test["content_id"][b]
+        a = rng.integers(0, n, 8 * args.pairs)
+        b = rng.integers(0, n, 8 * args.pairs)
+        inside = ~padded(test["tag_image"])
+        keep = (test["content_id"][a] != test["content_id"][b]) & inside[a] & inside[b]
         a, b = a[keep][:args.pairs], b[keep][:args.pairs]
         truth = np.stack([transfer_truth(config, int(test["index"][i]), int(test["index"][j])) for i, j in zip(a, b)])
         row = {"seed": seed, "overrides": list(args.set), "train_seconds": seconds, "num_pairs": int(len(a)),
+               "test_crops_inside_image": int(inside.sum()), "num_test": int(n),
                "num_train_steps": config.num_train_steps, "image_size": config.image_size,
                "num_backgrounds": config.synthetic_num_backgrounds,
                "trained": evaluate(jaxhands.load_run(workdir), test, a, b, truth),
                "untrained": evaluate(jaxhands.load_run(workdir, untrained=True), test, a, b, truth)}
+        if args.figure and seed == args.seeds[0]:
+            transfer_figure(jaxhands.load_run(workdir), test, a[:8], b[:8], truth[:8], args.figure)
         print(f"seed {seed}: {json.dumps(row['trained'])}\n  untrained: {json.dumps(row['untrained'])}", flush=True)
         rows.append(row)
         if args.out:

@@ -161,9 +161,13 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     # Yang & Yao 2019 dVAE (jaxhands.methods.disentangled_vae; spec Part A): z = [z_c, z_v],
     # latent_dim / 2 each; Alg. 1's disentangling stage, then the embedding of the input.
     # "pose": Fig. 2c (canonical pose / viewpoint, the pose estimator); "synthesis": Fig. 2a
-    # (pose / image content from tag images; needs synthetic_num_backgrounds > 0).
+    # (pose / image content from tag images; needs synthetic_num_backgrounds > 0);
+    # "synthesis_zu": Fig. 2b (pose / unlabelled content z_u encoded from the image, Alg. 2).
     c.dvae_variant = "pose"
     c.dvae_disentangle_steps = 3000  # stage 1; the embedding runs to num_train_steps
+    # Alg. 2's T2 (synthesis_zu): pose-invariance steps after each Eq. 6 step in stage 1
+    # (unspecified in the paper; 1 alternates them). 0 is the ablation without the loop.
+    c.dvae_zu_inner_steps = 1
     c.dvae_lambda_x = 1.0  # weight of the 3D pose reconstruction (paper: 1)
     # The paper's lambda_y 0.01 is for its own units; here the pose term sums 63 coordinates
     # in reference-bone units and the viewpoint is 6 numbers of unit size. Measured at 3000

@@ -60,6 +60,21 @@ def dvae_synthesis_config(image_size: int = 32, num_backgrounds: int = 8) -> ml_
     return c
 
 
+def dvae_synthesis_zu_config(image_size: int = 32, num_backgrounds: int = 8) -> ml_collections.ConfigDict:
+    """Fig. 2b / Alg. 2: the content is z_u, encoded from the image itself (no tag image is
+    read); the shared plain contents are kept so that transfers still have a rendered truth
+    and a border colour to check (D7, D8)."""
+    c = dvae_synthesis_config(image_size, num_backgrounds)
+    c.dvae_variant = "synthesis_zu"
+    c.dvae_zu_inner_steps = 1
+    return c
+
+
+def _without_inner_loop(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    c.dvae_zu_inner_steps = 0
+    return c
+
+
 NAMED = {
     "yangyao19_dvae_pose_depth": NamedConfig(
         lambda: dvae_pose_config("depth"), "Yang & Yao 2019 3DPose dVAE (canonical pose / viewpoint factors), "
@@ -80,4 +95,10 @@ NAMED = {
     "yangyao19_dvae_synthesis": NamedConfig(
         dvae_synthesis_config, "Yang & Yao 2019 synthesis dVAE (pose / content factors, tag images), synthetic "
                                "32 px crops on 8 shared plain backgrounds"),
+    "yangyao19_dvae_synthesis_zu": NamedConfig(
+        dvae_synthesis_zu_config, "Yang & Yao 2019 synthesis dVAE with the unlabelled content z_u (Fig. 2b, Alg. 2: "
+                                  "pose-invariance inner loop), synthetic 32 px crops on 8 shared plain backgrounds"),
+    "yangyao19_dvae_synthesis_zu_no_inner_loop": NamedConfig(
+        lambda: _without_inner_loop(dvae_synthesis_zu_config()),
+        "Ablation of yangyao19_dvae_synthesis_zu: Alg. 2 without its inner loop (T2 = 0, check D8)"),
 }

@@ -44,7 +44,7 @@ DISENTANGLE_GROUPS = ("enc_kp3d", "enc_tag", "dec_rgb", "dec_kp3d", "dec_tag")
 DECODERS = ("dec_rgb", "dec_kp3d", "dec_tag")
 
 
-def _with_latent(config: ml_collections.ConfigDict, latent_dim: int) -> ml_collections.ConfigDict:
+def with_latent_dim(config: ml_collections.ConfigDict, latent_dim: int) -> ml_collections.ConfigDict:
     half = ml_collections.ConfigDict(config.to_dict())
     half.latent_dim = latent_dim
     return half
@@ -65,7 +65,7 @@ class DisentangledSynthesisVAE:
         self.invariances = Invariances.from_config(config)
         self.predict_from = "rgb"
         self.pose, self.rgb, self.tag = get_modality("kp3d"), get_modality("rgb"), get_modality("tag")
-        half = _with_latent(config, k)
+        half = with_latent_dim(config, k)
         width, layers = config.mlp_width, config.mlp_layers
         self.modules = {
             "enc_kp3d": MLPEncoder(latent_dim=k, width=width, num_layers=layers),

@@ -17,16 +17,19 @@ from jaxhands.methods.cross_modal import CrossModalVAE
 from jaxhands.methods.crossing_nets import CrossingNets
 from jaxhands.methods.disentangled_vae import DisentangledVAE
 from jaxhands.methods.dvae_synthesis import DisentangledSynthesisVAE
+from jaxhands.methods.dvae_synthesis_zu import DisentangledSynthesisZuVAE
 from jaxhands.methods.latent_alignment import LatentAlignment
 
 MethodFactory = Callable[[ml_collections.ConfigDict], Any]
 
-DVAE_VARIANTS = {"pose": DisentangledVAE, "synthesis": DisentangledSynthesisVAE}
+DVAE_VARIANTS = {"pose": DisentangledVAE, "synthesis": DisentangledSynthesisVAE,
+                 "synthesis_zu": DisentangledSynthesisZuVAE}
 
 
 def disentangled_vae(config: ml_collections.ConfigDict):
-    """Yang & Yao's dVAE, `config.dvae_variant`: "pose" (Fig. 2c, canonical pose / viewpoint)
-    or "synthesis" (Fig. 2a, pose / image content)."""
+    """Yang & Yao's dVAE, `config.dvae_variant`: "pose" (Fig. 2c, canonical pose / viewpoint),
+    "synthesis" (Fig. 2a, pose / image content from tag images) or "synthesis_zu" (Fig. 2b,
+    pose / unlabelled content z_u, Alg. 2)."""
     if config.dvae_variant not in DVAE_VARIANTS:
         raise ValueError(f"config.dvae_variant={config.dvae_variant!r}: expected one of {sorted(DVAE_VARIANTS)}")
     return DVAE_VARIANTS[config.dvae_variant](config)

@@ -201,10 +201,12 @@ def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) ->
                              f"choose among {have} (e.g. --config.{field}=...)")
 
 
-def build_experiment(config: ml_collections.ConfigDict) -> Experiment:
+def build_experiment(config: ml_collections.ConfigDict, *, extra_fields: tuple[str, ...] = ()) -> Experiment:
+    """The method, its data sources and batches of the labels plus the fields the method
+    reads; extra_fields adds ones it does not (e.g. an evaluation's tag images)."""
     method = build_method(config)
     train_source, test_source = build_sources(config)
-    fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields)))
+    fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields) + tuple(extra_fields)))
     experiment = Experiment(config, method, train_source, test_source, fields)
     check_invariance_joints(config, experiment.example_batch())
     return experiment
