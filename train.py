@@ -63,6 +63,7 @@ def main(parsed):
         coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
         process_id=FLAGS.process_id, auto=FLAGS.distributed, timeout_s=FLAGS.distributed_timeout_s,
         heartbeat_timeout_s=FLAGS.distributed_heartbeat_s)
+    from jaxhands.configs.workdir_record import IncompatibleResumeError
     from jaxhands.training.loop import train
     from jaxhands.training.preemption import TrainingStopped
 
@@ -72,6 +73,9 @@ def main(parsed):
     except TrainingStopped as stop:
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_status)
+    except IncompatibleResumeError as err:
+        print(f"train.py: {err}", file=sys.stderr)
+        sys.exit(2)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
     print(f"workdir: {workdir}\nnext: python eval.py --workdir {workdir}")

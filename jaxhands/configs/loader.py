@@ -3,7 +3,8 @@ overrides `field.sub=value`, checked against the declared fields.
 
     load_config("spurr18_rgb_to_3d_var3", ["num_train_steps=20", "augment.flip_prob=0"])
     load_config("my_configs/ablation.py:small")     # a file with get_config([arg])
-    load_config("workdirs/var3")                     # what that run trained (config.json)
+    load_config("workdirs/var3")                     # what that run trained (config.json and
+                                                     # the changes resumes recorded since)
 
 Every config comes back locked (`ConfigDict.lock()`): fields can change, a misspelt new
 field cannot appear. Scripts share the command-line form through `split_config_args`
@@ -21,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import ml_collections
 
-from jaxhands.configs import spurr18, wan17, yang19, yangyao19
+from jaxhands.configs import spurr18, wan17, workdir_record, yang19, yangyao19
 from jaxhands.configs.base import base_config
 from jaxhands.configs.named import NamedConfig
 
@@ -65,6 +66,8 @@ def load_config(spec: str | pathlib.Path, overrides: Sequence[str] | Mapping[str
         config = _from_python_file(path, spec.split(":", 1)[1:])
     elif path.is_dir() or path.suffix == ".json":
         config = config_from_json(_read_json(path / "config.json" if path.is_dir() else path))
+        if path.is_dir() or path.name == workdir_record.CONFIG_FILE:  # and what resumes changed since
+            apply_overrides(config, workdir_record.recorded_overrides(path if path.is_dir() else path.parent))
     else:
         raise ConfigError(f"config {spec!r} is neither a named experiment{_close(spec, NAMED)}, a .py file with "
                           "get_config(), nor a workdir")

@@ -149,6 +149,30 @@ class Checkpointer:
         jax.distributed). Must be called at every step by every process."""
         return self.manager.reached_preemption(step)
 
+    def shape_mismatches(self, step: int, template) -> list[str] | None:
+        """The arrays of `template` (a TrainState) that checkpoint `step` lacks or stores with
+        another shape, and the ones it stores that the template lacks ("params/enc_kp3d/...:
+        stored (64, 8), expected (64, 16)"), read from the step's metadata without
+        restoring anything; None where the metadata does not read (a damaged step: the
+        restore's own fallback deals with it)."""
+        try:
+            stored = ocp.StandardCheckpointer().metadata(self.directory / str(step) / "state")
+            stored = {_path_name(p): tuple(m.shape) for p, m in jax.tree.leaves_with_path(stored.item_metadata)}
+        except Exception:  # damaged metadata: not this check's business
+            return None
+        wanted = {_path_name(p): tuple(x.shape) for p, x in jax.tree.leaves_with_path(template)}
+        out = [f"{k}: stored {stored[k]}, expected {wanted[k]}" for k in sorted(set(stored) & set(wanted))
+               if stored[k] != wanted[k]]
+        out += [f"{k}: not stored" for k in sorted(set(wanted) - set(stored))]
+        out += [f"{k}: stored, not expected" for k in sorted(set(stored) - set(wanted))]
+        return out
+
     def close(self) -> None:
         self.manager.wait_until_finished()
         self.manager.close()
+
+
+def _path_name(path) -> str:
+    """"params/enc_kp3d/dense_0/kernel" for a pytree key path (dict keys, attributes and
+    indices alike, so a TrainState and its stored metadata tree name leaves the same)."""
+    return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path)

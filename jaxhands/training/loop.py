@@ -29,6 +29,8 @@ import ml_collections
 import numpy as np
 from tqdm.auto import tqdm
 
+from jaxhands.configs import workdir_record
+from jaxhands.configs.loader import load_config
 from jaxhands.training import sharding
 from jaxhands.evaluation.spread import batch_spread
 from jaxhands.training.checkpoints import Checkpointer
@@ -149,7 +151,21 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                                 save_interval_steps=config.checkpoint_every,
                                 async_save=config.async_checkpointing)
     state = initial_state(experiment, config, mesh)
-    if checkpointer.latest_step() is not None:
+    latest = checkpointer.latest_step()
+    config_changes = {}
+    if latest is not None and (workdir / workdir_record.CONFIG_FILE).is_file():
+        config_changes = workdir_record.config_differences(load_config(workdir), config)
+    if latest is not None:
+        # A changed config whose model the checkpoint cannot hold fails here, from the stored
+        # shapes alone: a restore that fails leaves orbax's pending reads to spill errors at exit.
+        mismatches = checkpointer.shape_mismatches(latest, state) if config_changes else None
+        if mismatches:
+            checkpointer.close()
+            raise workdir_record.IncompatibleResumeError(
+                f"cannot resume {workdir} (checkpoint step {latest}: {mismatches[0]}"
+                f"{f' and {len(mismatches) - 1} more arrays' if len(mismatches) > 1 else ''}) with this config: it "
+                f"changes {workdir_record.describe_changes(config_changes)}. Resume with the run's own config "
+                f"(--config={workdir}) or train in a new --workdir.")
         state = restore_latest(checkpointer, state)
     else:  # a fresh run: a data-dependent initialisation, then groups from other runs' checkpoints
         if isinstance(experiment.method, InitialisesFromPoses):
@@ -162,10 +178,17 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     start_step = int(jax.device_get(state.step))
     writer = MetricsWriter(workdir)
     writer.truncate_after(start_step)
-    if jax.process_index() == 0:
-        (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+    if jax.process_index() == 0:  # config.json stays the record of how the first checkpoints were made
+        if latest is None:
+            workdir_record.record_start(workdir, config)
+        else:
+            workdir_record.record_resume(workdir, start_step, config_changes)
     if start_step:
         log.info("resuming from checkpoint at step %d", start_step)
+    if config_changes:
+        log.warning("resuming at step %d with a changed config: %s (recorded in %s; %s keeps the original)",
+                    start_step, workdir_record.describe_changes(config_changes),
+                    workdir / workdir_record.CHANGES_FILE, workdir_record.CONFIG_FILE)
     log.info("method %s: %d parameters in groups %s; %s over %d devices, %d processes", config.method,
              count_params(state.params), list(experiment.method.groups), parallel.name, jax.device_count(),
              jax.process_count())

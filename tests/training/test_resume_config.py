@@ -1,0 +1,90 @@
+"""Resuming a workdir with a changed config (issue 14, item 3): a change the checkpoint can
+take (batch size, number of steps) runs, is logged, and is recorded beside the original
+config.json, which stays as it was; one it cannot take (latent_dim) fails in one line
+naming the field and both values, from train() and from train.py."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+import jaxhands
+from jaxhands.configs import workdir_record
+from jaxhands.configs.workdir_record import IncompatibleResumeError
+from jaxhands.training.loop import train
+from tests.training.tiny_configs import tiny_config
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """A workdir trained to step 4 of 8 with batch size 16."""
+    root = tmp_path_factory.mktemp("resume")
+    train(tiny_config(root / "data"), root / "run", progress=False, stop_after=4)
+    return root
+
+
+def _copy(started, tmp_path):
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(started / "run", workdir)
+    return workdir
+
+
+def test_compatible_change_runs_and_keeps_the_original_config(started, tmp_path, caplog):
+    workdir = _copy(started, tmp_path)
+    original = (workdir / "config.json").read_text()
+    with caplog.at_level(logging.WARNING, logger="jaxhands.train"):
+        result = train(tiny_config(started / "data", batch_size=8, num_train_steps=10), workdir, progress=False)
+    assert result.steps_run == 6
+    assert (workdir / "config.json").read_text() == original
+    assert json.loads(original)["batch_size"] == 16
+    rows = workdir_record.read_changes(workdir)
+    assert rows == [{"step": 4, "changes": {"batch_size": [16, 8], "num_train_steps": [8, 10]}}]
+    assert any("batch_size 16 -> 8" in r.getMessage() and "num_train_steps 8 -> 10" in r.getMessage()
+               for r in caplog.records)
+    resumed = jaxhands.load_config(workdir)  # what the run last trained with
+    assert (resumed.batch_size, resumed.num_train_steps) == (8, 10)
+    assert jaxhands.load_config(workdir / "config.json").batch_size == 8
+
+    # Resuming again with the run's own config records nothing new.
+    train(resumed, workdir, progress=False)
+    assert len(workdir_record.read_changes(workdir)) == 1
+
+
+def test_incompatible_change_fails_naming_the_field_and_both_values(started, tmp_path):
+    workdir = _copy(started, tmp_path)
+    with pytest.raises(IncompatibleResumeError, match=r"latent_dim 8 -> 16") as err:
+        train(tiny_config(started / "data", latent_dim=16), workdir, progress=False)
+    assert "\n" not in str(err.value) and "step 4" in str(err.value)
+    assert not (workdir / workdir_record.CHANGES_FILE).exists()
+
+
+def test_train_py_reports_an_incompatible_resume_in_one_line(started, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.methods.command_lines import ROOT
+
+    workdir = _copy(started, tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "train.py", f"--config={workdir}", "--config.latent_dim=16",
+                          f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 2, run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("train.py:")]
+    assert len(errors) == 1 and "latent_dim 8 -> 16" in errors[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and "Event loop is closed" not in run.stderr, run.stderr[-2000:]
+
+
+def test_a_damaged_change_record_is_named():
+    with pytest.raises(ValueError, match="line 2: not a config change record"):
+        import pathlib
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            (pathlib.Path(d) / workdir_record.CHANGES_FILE).write_text('{"step": 1, "changes": {}}\n{"step": 2}\n')
+            workdir_record.read_changes(d)
