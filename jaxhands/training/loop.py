@@ -202,6 +202,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     end_step = num_steps if stop_after is None else min(num_steps, start_step + stop_after)
     history: list[dict] = []
     history_start = start_step
+    pending = writer.load_window(start_step)  # the half-logged window of a save between log steps
+    if pending is not None:
+        history_start, history = pending
     last: dict = {}
     t0 = time.time()
     log_t0, log_step0 = t0, start_step
@@ -253,6 +256,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                                      or is_spread_metric(k)}, refresh=False)
                     history, history_start = [], done
                     log_t0, log_step0 = time.time(), done
+                    writer.clear_windows()
+                if must_save and not must_log and history:
+                    writer.save_window(done, history_start, history)
                 if must_save:
                     checkpointer.save(parallel.checkpoint_state(state),
                                       force=done == end_step or at_stage_end or stopped_by is not None,

@@ -76,6 +76,9 @@ def find_nonfinite(history: list[dict], first_step: int):
     return None
 
 
+PENDING_WINDOWS = "metrics_pending"  # <workdir>/metrics_pending/<step>.json
+
+
 class MetricsWriter:
     def __init__(self, workdir: str | pathlib.Path, filename: str = "metrics.jsonl"):
         self.path = pathlib.Path(workdir) / filename
@@ -89,6 +92,36 @@ class MetricsWriter:
         record = {"step": int(step), **{k: float(v) for k, v in metrics.items()}, **extra}
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
+
+    # A save between log steps (Ctrl-C, SIGTERM, a stage end) leaves a logging window half
+    # done; its per-step metrics are kept beside the checkpoint, so the run resumed from that
+    # step logs the whole window, exactly as an uninterrupted run does.
+    def save_window(self, step: int, window_start: int, history: list[dict]) -> None:
+        """Keeps the per-step metrics (host values, `stack_history`) of steps
+        [window_start, step), for a run resumed at `step`. Written before the checkpoint."""
+        if not self.enabled:
+            return
+        directory = self.path.parent / PENDING_WINDOWS
+        directory.mkdir(exist_ok=True)
+        rows = [jax.tree.map(float, row) for row in history]
+        tmp = directory / f"{int(step)}.json.tmp"
+        tmp.write_text(json.dumps({"window_start": int(window_start), "history": rows}))
+        tmp.replace(directory / f"{int(step)}.json")  # atomic: a crash leaves the old or the new
+
+    def load_window(self, step: int) -> tuple[int, list[dict]] | None:
+        """(window_start, per-step metrics) saved for a resume at `step`, or None."""
+        path = self.path.parent / PENDING_WINDOWS / f"{int(step)}.json"
+        if not self.enabled or not path.is_file():
+            return None
+        saved = json.loads(path.read_text())
+        return int(saved["window_start"]), list(saved["history"])
+
+    def clear_windows(self) -> None:
+        """Drops the kept windows (called once a window is logged: they are all older)."""
+        directory = self.path.parent / PENDING_WINDOWS
+        if self.enabled and directory.is_dir():
+            for path in directory.iterdir():
+                path.unlink()
 
     def truncate_after(self, step: int) -> None:
         """Drops records past `step` (written after the checkpoint a resumed run restarts

@@ -23,14 +23,17 @@ def leaves(state):
     return [np.asarray(x) for x in jax.tree.leaves(jax.device_get(state.params))]
 
 
-def test_resumed_training_equals_uninterrupted(tmp_path, data_dir):
+@pytest.mark.parametrize("interrupted_at", [4, 3])
+def test_resumed_training_equals_uninterrupted(tmp_path, data_dir, interrupted_at):
+    """Interrupted at a log step (4) or between two (3, as Ctrl-C or SIGTERM do: the saved
+    half window is logged whole after the resume)."""
     config = tiny_config(data_dir)
     full = train(config, tmp_path / "full", progress=False)
     assert full.steps_run == 8
-    first = train(config, tmp_path / "resumed", stop_after=4, progress=False)  # an interruption at step 4
-    assert first.steps_run == 4
+    first = train(config, tmp_path / "resumed", stop_after=interrupted_at, progress=False)
+    assert first.steps_run == interrupted_at
     second = train(config, tmp_path / "resumed", progress=False)  # the same command again
-    assert second.steps_run == 4 and int(second.state.step) == 8
+    assert second.steps_run == 8 - interrupted_at and int(second.state.step) == 8
     for a, b in zip(leaves(full.state), leaves(second.state)):
         np.testing.assert_array_equal(a, b)
     # The metrics log reads as one run: the same steps, the same values.
