@@ -17,15 +17,19 @@ more than a day old (younger ones may belong to a run still in progress).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import pathlib
 import shutil
+import socket
 import uuid
 from typing import Any, Callable
 
 import numpy as np
 
 INFO_FILE = "dataset_info.json"
+log = logging.getLogger(__name__)
+
 _TMP_PREFIX = ".tmp-"
 # Both builders are TFDS ShardBasedBuilders writing shards of at most ~256 MiB straight
 # from their generators. TFDS's GeneratorBasedBuilder first buffers a whole split in
@@ -184,12 +188,35 @@ def _make_dir(path: pathlib.Path) -> None:
         raise OutputDirError(f"output directory {os.fspath(path)} is not writable")
 
 
+_OWNER_FILE = "owner"  # "<hostname> <pid>" of the process building into a temporary dir
+
+
+def _owner_is_gone(tmp_dir: pathlib.Path) -> bool:
+    """True when the build that owns `tmp_dir` ran on this host and its process has ended."""
+    try:
+        host, pid = (tmp_dir / _OWNER_FILE).read_text().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return False  # another machine's build on a shared filesystem: only age tells
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 def _remove_stale_tmp_dirs(data_dir: pathlib.Path, name: str) -> None:
-    """Removes `.tmp-<name>-*` dirs left by hard-killed runs, if older than a day."""
+    """Removes `.tmp-<name>-*` dirs left by hard-killed builds: at once where the owning
+    process (same host) has ended, otherwise once older than a day."""
     import time
 
     for stale in data_dir.glob(f"{_TMP_PREFIX}{name}-*"):
-        if stale.is_dir() and time.time() - stale.stat().st_mtime > 86400:
+        if stale.is_dir() and (_owner_is_gone(stale) or time.time() - stale.stat().st_mtime > 86400):
+            log.info("removing %s, left by a build that did not finish", stale)
             shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -213,6 +240,7 @@ def prepare_atomically(make_builder: Callable[[pathlib.Path], object], data_dir:
     tmp_root = data_dir / f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
     try:
         _make_dir(tmp_root)
+        (tmp_root / _OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}")
         builder = make_builder(tmp_root)
         builder.download_and_prepare()
         built = pathlib.Path(os.fspath(builder.data_dir))

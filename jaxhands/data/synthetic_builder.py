@@ -200,7 +200,8 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
         if self._pool is None:
             # spawn, not fork: the caller may have started JAX's threads.
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"))
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                initargs=(os.getpid(),))
         return self._pool
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -266,6 +267,21 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
                 progress.update()
         finally:
             progress.close()
+
+
+def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
+    """A pool worker's initializer: the worker ends itself once `parent_pid` is gone. A
+    parent killed outright (kill -9, the OOM killer) runs no cleanup, and its spawned
+    workers would otherwise wait on their task queue for ever."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _generate_chunk(generate: Callable[[int], dict], indices: range) -> list[dict]:
