@@ -76,4 +76,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from jaxhands.cli_errors import reporting_disk_full
+
+    app.run(reporting_disk_full("eval.py", main, lambda: FLAGS.workdir or "."))

@@ -174,4 +174,6 @@ def render_pictures(method, run, batch, modality: str, out, rng) -> dict:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from jaxhands.cli_errors import reporting_disk_full
+
+    app.run(reporting_disk_full("sample.py", main, lambda: FLAGS.workdir or "."))

@@ -68,8 +68,11 @@ def main(parsed):
     from jaxhands.training.preemption import TrainingStopped
 
     workdir = FLAGS.workdir or os.path.join("workdirs", config.name)
+    from jaxhands.cli_errors import exit_on_disk_full
+
     try:
-        result = train(config, workdir, progress=FLAGS.progress)
+        with exit_on_disk_full("train.py", workdir):
+            result = train(config, workdir, progress=FLAGS.progress)
     except TrainingStopped as stop:
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_status)
