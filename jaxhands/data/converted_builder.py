@@ -364,6 +364,14 @@ class ConvertedHands(tfds.core.ShardBasedBuilder, skip_registration=True):
     RELEASE_NOTES = {DATASET_VERSION: "Schema fields plus raw keypoints, crop box, full intrinsics and frame metadata."}
     code_path = epath.Path(__file__)
 
+    # TFDS's "Downloading and preparing ... Unknown size" lines name the temporary dir and
+    # a download that does not happen; storage.prepare_atomically logs both ends instead.
+    def _log_download_bytes(self):
+        pass
+
+    def _log_download_done(self):
+        pass
+
     def __init__(self, *, spec: ConversionSpec, data_dir: str | os.PathLike, workers: int | None = None,
                  **kwargs):
         if workers is not None and workers < 1:
@@ -374,7 +382,8 @@ class ConvertedHands(tfds.core.ShardBasedBuilder, skip_registration=True):
         self._pool_size = 0
         config = ConvertedHandsConfig(name=spec.config_name, description=spec.description)
         kwargs.setdefault("file_format", "array_record")
-        super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
+        with storage.without_custom_config_warning():
+            super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
         spec = self._spec
@@ -420,7 +429,8 @@ class ConvertedHands(tfds.core.ShardBasedBuilder, skip_registration=True):
         if min(workers, count) <= 1:
             return None
         if self._pool is None:
-            self._pool = self._exit_stack.enter_context(multiprocessing.get_context("spawn").Pool(workers))
+            self._pool = self._exit_stack.enter_context(multiprocessing.get_context("spawn").Pool(
+                workers, initializer=storage.exit_with_parent, initargs=(os.getpid(),)))
             self._pool_size = workers
         return self._pool
 

@@ -16,6 +16,7 @@ more than a day old (younger ones may belong to a run still in progress).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -220,6 +221,39 @@ def _remove_stale_tmp_dirs(data_dir: pathlib.Path, name: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
+    """A pool worker's initializer: the worker ends itself once `parent_pid` is gone. A
+    parent killed outright (kill -9, the OOM killer) runs no cleanup, and its spawned
+    workers would otherwise wait on their task queue for ever."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+class _DropCustomConfigWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Using custom data configuration")
+
+
+@contextlib.contextmanager
+def without_custom_config_warning():
+    """TFDS warns "Using custom data configuration: ..." for every config it was not
+    shipped with; ours are all built from the dataset's parameters, so the warning (twice
+    per run, once per builder) says nothing. Dropped while a builder is constructed."""
+    absl_logger, drop = logging.getLogger("absl"), _DropCustomConfigWarning()
+    absl_logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        absl_logger.removeFilter(drop)
+
+
 def prepare_atomically(make_builder: Callable[[pathlib.Path], object], data_dir: str | os.PathLike, *,
                        overwrite: bool = False) -> PrepareResult:
     """Prepares the dataset of `make_builder(data_dir)` under `data_dir`, all or nothing.
@@ -238,6 +272,7 @@ def prepare_atomically(make_builder: Callable[[pathlib.Path], object], data_dir:
     name = final.parent.parent.name
     _remove_stale_tmp_dirs(data_dir, name)
     tmp_root = data_dir / f"{_TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
+    log.info("preparing dataset %s (first use; later runs read it from there)", final)
     try:
         _make_dir(tmp_root)
         (tmp_root / _OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}")
@@ -252,6 +287,7 @@ def prepare_atomically(make_builder: Callable[[pathlib.Path], object], data_dir:
                 return PrepareResult(final, created=False)
             final.rename(tmp_root / "replaced")
         built.rename(final)
+        log.info("dataset ready: %s", final)
         return PrepareResult(final, created=True)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)

@@ -181,26 +181,42 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
         # TFDS refuses a second config object with a registered config's name; the name
         # encodes every field, so the registered one is the same config.
         config = next((c for c in self.BUILDER_CONFIGS if c.name == config.name), config)
-        super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
+        with storage.without_custom_config_warning():
+            super().__init__(config=config, data_dir=os.fspath(data_dir), **kwargs)
 
     # TFDS's default resolves a packaged builder's file through `importlib_resources`,
     # a package TFDS does not declare (and jaxhands does not install); our file is known.
     code_path = epath.Path(__file__)
 
     def download_and_prepare(self, **kwargs):
-        """TFDS's download_and_prepare; the splits share one generation pool, shut down here."""
+        """TFDS's download_and_prepare; the splits share one generation pool and one
+        progress bar, both closed here."""
+        config = self.builder_config
+        self._progress = tqdm.tqdm(total=config.num_train + config.num_test, unit=" samples",
+                                   desc=f"generating {DATASET_NAME}/{config.name}")
         try:
             return super().download_and_prepare(**kwargs)
         finally:
+            self._progress.close()
+            self._progress = None
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
+
+    # TFDS prints "Downloading and preparing dataset Unknown size ... to <temporary dir>" and
+    # "... downloaded and prepared to <temporary dir>": nothing is downloaded, and the path
+    # is not where the data ends up. storage.prepare_atomically logs both ends instead.
+    def _log_download_bytes(self):
+        pass
+
+    def _log_download_done(self):
+        pass
 
     def _generation_pool(self, workers: int) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the caller may have started JAX's threads.
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=storage.exit_with_parent,
                 initargs=(os.getpid(),))
         return self._pool
 
@@ -258,30 +274,13 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
         if workers is None:
             workers = (os.cpu_count() or 1) if count >= _MIN_SAMPLES_FOR_POOL else 1
         workers = min(workers, count)
-        progress = tqdm.tqdm(total=count, desc=f"{DATASET_NAME} {split} [{start}, {stop})", unit=" samples")
-        try:
-            samples = (map(generate, range(start, stop)) if workers == 1
-                       else _generate_in_pool(self._generation_pool(workers), generate, start, stop, workers))
-            for index, example in zip(range(start, stop), samples):
-                yield index, example
+        progress = getattr(self, "_progress", None)  # None: TFDS called us outside download_and_prepare
+        samples = (map(generate, range(start, stop)) if workers == 1
+                   else _generate_in_pool(self._generation_pool(workers), generate, start, stop, workers))
+        for index, example in zip(range(start, stop), samples):
+            yield index, example
+            if progress is not None:
                 progress.update()
-        finally:
-            progress.close()
-
-
-def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
-    """A pool worker's initializer: the worker ends itself once `parent_pid` is gone. A
-    parent killed outright (kill -9, the OOM killer) runs no cleanup, and its spawned
-    workers would otherwise wait on their task queue for ever."""
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(poll_seconds)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _generate_chunk(generate: Callable[[int], dict], indices: range) -> list[dict]:
