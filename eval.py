@@ -72,7 +72,7 @@ def main(argv):
           f"true (ratio {result['spread_ratio']:.3f}; ~0 = one constant pose)")
     out = pathlib.Path(FLAGS.workdir) / eval_dir_name(FLAGS.untrained, FLAGS.box_jitter,
                                                       None if FLAGS.untrained else FLAGS.step)
-    print(f"wrote {out / 'metrics.json'} and {out / 'pck.png'}")
+    print(f"wrote {out}/: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,10 @@ def main(parsed):
         sys.exit(2)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
+    if any(k.startswith("eval/") for k in result.last_metrics):  # why eval.py's number differs
+        logging.getLogger("jaxhands.train").info(
+            "eval/* above: a quick check on the first %d test samples (eval_num_batches x batch_size); "
+            "eval.py scores the whole test split, so its numbers differ", config.eval_num_batches * config.batch_size)
     print(f"workdir: {workdir}\nnext: python eval.py --workdir {workdir}")
 
 

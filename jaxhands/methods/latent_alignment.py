@@ -54,7 +54,7 @@ from jaxhands.losses.reductions import masked_mean
 from jaxhands.evaluation.spread import spread_ratio
 from jaxhands.methods.modalities import Invariances
 from jaxhands.methods.modality_registry import get_modality
-from jaxhands.methods.vae_parts import EncodersDecoders, beta_at
+from jaxhands.methods.vae_parts import EncodersDecoders, beta_at, decode_latent_walk
 from jaxhands.methods.point_modalities import pose_to_camera
 from jaxhands.models.mlp import GaussianHead
 
@@ -148,6 +148,24 @@ class LatentAlignment:
 
     def decode(self, params, model_state, modality: str, z, *, train: bool = False):
         return self.parts.decode(params, model_state, modality, z, train=train)
+
+    # A latent model (jaxhands.methods.base.LatentModel) like the cross-modal VAE, so that
+    # sample.py draws prior samples and latent walks of any strategy's run.
+    @property
+    def predict_from(self) -> str:
+        return self.input
+
+    def sample_prior(self, params, model_state, rng, num_samples: int, modality: str | None = None):
+        """Decodes z ~ N(0, I) as `modality` (default: the pose target): [num_samples, ...]."""
+        z = jax.random.normal(rng, (num_samples, self.config.latent_dim))
+        return self.decode(params, model_state, modality or self.target, z)[0]
+
+    def latent_walk(self, params, model_state, batch_a, batch_b, num_steps: int, *, source: str | None = None,
+                    modality: str | None = None):
+        """The line between two one-sample batches' posterior means of `source` (default: the
+        input's encoder), decoded as `modality` (default: the pose target): [num_steps, ...]."""
+        return decode_latent_walk(self, params, model_state, batch_a, batch_b, num_steps,
+                                  source=source or self.input, modality=modality or self.target)
 
     def joint_posterior(self, mu_x, logvar_x, mu_w, logvar_w):
         """S4's GProd(q_x, q_w) (Eq. 5-6), element-wise: (mu, logvar)."""

@@ -189,3 +189,42 @@ def test_config_errors():
         LatentAlignment(tiny_config("S4", extra=("cloud",)))
     with pytest.raises(ValueError, match="S1"):
         LatentAlignment(tiny_config("S1", extra=("cloud",)))
+
+
+def test_is_a_latent_model_whose_walk_ends_decode_the_two_inputs():
+    """sample.py's interface (prior samples and latent walks of the input's encoder,
+    decoded as the pose target), on an S2 model with a cloud decoder."""
+    from jaxhands.methods.base import LatentModel
+
+    method = LatentAlignment(tiny_config("S2", extra=("cloud",)))
+    batch = hand_batch(2)
+    params, state = method.init(jax.random.key(0), batch)
+    assert isinstance(method, LatentModel) and method.predict_from == "kp2d"
+    a = {k: v[:1] for k, v in batch.items()}
+    b = {k: v[1:] for k, v in batch.items()}
+    walk = np.asarray(method.latent_walk(params, state, a, b, 4))
+    assert walk.shape == (4, 21, 3)
+    for end, one in ((walk[0], a), (walk[-1], b)):
+        (mu, _), _ = method.encode(params, state, "kp2d", one)
+        np.testing.assert_allclose(end, np.asarray(method.decode(params, state, method.target, mu)[0])[0],
+                                   atol=1e-5)
+    prior = method.sample_prior(params, state, jax.random.key(1), 3)
+    z = jax.random.normal(jax.random.key(1), (3, 8))
+    np.testing.assert_allclose(prior, method.decode(params, state, method.target, z)[0], atol=1e-6)
+    cloud_walk = method.latent_walk(params, state, a, b, 3, modality="cloud")
+    assert cloud_walk.shape == (3, NUM_POINTS, 3)
+
+
+def test_sample_py_draws_a_yang19_run(tmp_path):
+    from tests.methods.command_lines import run_script
+
+    workdir = tmp_path / "run"
+    run_script("train.py", "--config=yang19_s1_r2p", f"--config.data_dir={tmp_path / 'data'}",
+               "--config.image_size=16", "--config.synthetic_num_train=32", "--config.synthetic_num_test=8",
+               "--config.batch_size=8", "--config.num_train_steps=2", "--config.log_every=1",
+               "--config.checkpoint_every=2", "--config.eval_every=0", "--config.resnet_width=4",
+               "--config.pose_decoder_width=16", "--config.pose_decoder_layers=2", f"--workdir={workdir}",
+               "--noprogress")
+    run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
+    samples = np.load(workdir / "samples" / "samples.npz")
+    assert samples["prior"].shape == (4, 21, 3) and samples["walks"].shape == (1, 3, 21, 3)
