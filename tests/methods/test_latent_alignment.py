@@ -218,13 +218,14 @@ def test_is_a_latent_model_whose_walk_ends_decode_the_two_inputs():
 def test_sample_py_draws_a_yang19_run(tmp_path):
     from tests.methods.command_lines import run_script
 
+    from jaxhands.configs import load_config
+    from jaxhands.training.loop import train
+
     workdir = tmp_path / "run"
-    run_script("train.py", "--config=yang19_s1_r2p", f"--config.data_dir={tmp_path / 'data'}",
-               "--config.image_size=16", "--config.synthetic_num_train=32", "--config.synthetic_num_test=8",
-               "--config.batch_size=8", "--config.num_train_steps=2", "--config.log_every=1",
-               "--config.checkpoint_every=2", "--config.eval_every=0", "--config.resnet_width=4",
-               "--config.pose_decoder_width=16", "--config.pose_decoder_layers=2", f"--workdir={workdir}",
-               "--noprogress")
+    train(load_config("yang19_s1_r2p", dict(data_dir=str(tmp_path / "data"), image_size=16, synthetic_num_train=32,
+                                            synthetic_num_test=8, batch_size=8, num_train_steps=2, log_every=1,
+                                            checkpoint_every=2, eval_every=0, resnet_width=4, pose_decoder_width=16,
+                                            pose_decoder_layers=2)), workdir, progress=False)
     run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
     samples = np.load(workdir / "samples" / "samples.npz")
     assert samples["prior"].shape == (4, 21, 3) and samples["walks"].shape == (1, 3, 21, 3)

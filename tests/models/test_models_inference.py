@@ -70,3 +70,33 @@ def test_training_box_is_the_pipeline_crop_box():
         np.testing.assert_allclose(full_to_crop(sample["keypoints_2d"], box, 16), expected["keypoints_2d"], atol=1e-4)
     with pytest.raises(ValueError, match="depth map"):
         user.training_box((96, 96), keypoints_2d=sample["keypoints_2d"])
+
+
+def test_readme_own_photo_script_runs_as_written(shared_data, tmp_path, monkeypatch):
+    """The README's own-photo example as written (its trained RGB run swapped for an
+    untrained predictor of an RGB crop config: from_workdir is load_run, tested with the
+    runs): a real RHD photo, its labelled keypoints, the training crop box around them,
+    3D joints and the picture."""
+    import pathlib
+    import re
+
+    from jaxhands.configs.spurr18 import image_cross_modal_config
+
+    config = image_cross_modal_config("rgb", 3, image_size=16)
+    config.resnet_width, config.mlp_width, config.mlp_layers, config.latent_dim = 4, 16, 2, 8
+    config.image_decoder_channels = 16
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    script = re.search(r"<!-- own-photo script -->\n```python\n(.*?)```", readme, re.S).group(1)
+    call = 'ImagePosePredictor.from_workdir("workdirs/spurr18_rgb_to_3d_var3")'
+    assert call in script
+    monkeypatch.setenv("JAXHANDS_SHARED_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    scope = {"untrained_rgb": ImagePosePredictor.untrained(config)}
+    exec(compile(script.replace(call, "untrained_rgb"), "README.md", "exec"), scope)
+    assert scope["joints"].shape == (21, 3) and np.all(np.isfinite(scope["joints"]))
+    assert scope["image"].shape == (320, 320, 3)
+    box = scope["box"]  # the hand3d box around the labelled keypoints: every one inside it
+    kp = scope["keypoints_2d"]
+    assert np.all((kp[:, 0] >= box.u0) & (kp[:, 0] <= box.u0 + box.width))
+    assert np.all((kp[:, 1] >= box.v0) & (kp[:, 1] <= box.v0 + box.height))
+    assert (tmp_path / "my_hand.png").stat().st_size > 1000

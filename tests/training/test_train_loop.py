@@ -23,10 +23,11 @@ def leaves(state):
     return [np.asarray(x) for x in jax.tree.leaves(jax.device_get(state.params))]
 
 
-@pytest.mark.parametrize("interrupted_at", [4, 3])
-def test_resumed_training_equals_uninterrupted(tmp_path, data_dir, interrupted_at):
-    """Interrupted at a log step (4) or between two (3, as Ctrl-C or SIGTERM do: the saved
-    half window is logged whole after the resume)."""
+def test_resumed_training_equals_uninterrupted(tmp_path, data_dir):
+    """Interrupted between two log steps (at 3, log_every 2), as Ctrl-C or SIGTERM do: the
+    saved half window is logged whole after the resume, and a stop at a log step is the
+    simpler case of the same path."""
+    interrupted_at = 3
     config = tiny_config(data_dir)
     full = train(config, tmp_path / "full", progress=False)
     assert full.steps_run == 8
