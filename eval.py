@@ -56,13 +56,7 @@ def main(argv):
 
     from jaxhands.evaluation.run_evaluation import eval_dir_name, evaluate_workdir
 
-    from jaxhands.training.checkpoints import CheckpointDamagedError
-
-    try:
-        result = evaluate_workdir(FLAGS.workdir, step=FLAGS.step, untrained=FLAGS.untrained,
-                                  box_jitter=FLAGS.box_jitter)
-    except CheckpointDamagedError as err:  # one line, naming the step and the way forward
-        raise SystemExit(f"eval.py: {err}") from None
+    result = evaluate_workdir(FLAGS.workdir, step=FLAGS.step, untrained=FLAGS.untrained, box_jitter=FLAGS.box_jitter)
     print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}), "
           f"crop {result['crop']['mode']} ({result['crop']['box']}):")
     print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm   "
@@ -76,6 +70,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from jaxhands.cli_errors import reporting_disk_full
+    from jaxhands.cli_errors import reporting_user_errors
 
-    app.run(reporting_disk_full("eval.py", main, lambda: FLAGS.workdir or "."))
+    app.run(reporting_user_errors("eval.py", main, lambda: FLAGS.workdir or "."))

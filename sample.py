@@ -38,12 +38,7 @@ def main(argv):
     from jaxhands.runs import load_run
     from jaxhands.training.experiment import build_experiment
 
-    from jaxhands.training.checkpoints import CheckpointDamagedError
-
-    try:
-        run = load_run(FLAGS.workdir, FLAGS.step)
-    except CheckpointDamagedError as err:  # one line, naming the step and the way forward
-        raise SystemExit(f"sample.py: {err}") from None
+    run = load_run(FLAGS.workdir, FLAGS.step)
     method = run.method
     from jaxhands.methods.base import FactorisedLatent, LatentModel, RendersImages
 
@@ -174,6 +169,6 @@ def render_pictures(method, run, batch, modality: str, out, rng) -> dict:
 
 
 if __name__ == "__main__":
-    from jaxhands.cli_errors import reporting_disk_full
+    from jaxhands.cli_errors import reporting_user_errors
 
-    app.run(reporting_disk_full("sample.py", main, lambda: FLAGS.workdir or "."))
+    app.run(reporting_user_errors("sample.py", main, lambda: FLAGS.workdir or "."))

@@ -63,22 +63,18 @@ def main(parsed):
         coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
         process_id=FLAGS.process_id, auto=FLAGS.distributed, timeout_s=FLAGS.distributed_timeout_s,
         heartbeat_timeout_s=FLAGS.distributed_heartbeat_s)
-    from jaxhands.configs.workdir_record import IncompatibleResumeError
     from jaxhands.training.loop import train
     from jaxhands.training.preemption import TrainingStopped
 
     workdir = FLAGS.workdir or os.path.join("workdirs", config.name)
-    from jaxhands.cli_errors import exit_on_disk_full
+    from jaxhands.cli_errors import exit_on_user_errors
 
     try:
-        with exit_on_disk_full("train.py", workdir):
+        with exit_on_user_errors("train.py", workdir):
             result = train(config, workdir, progress=FLAGS.progress)
     except TrainingStopped as stop:
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_status)
-    except IncompatibleResumeError as err:
-        print(f"train.py: {err}", file=sys.stderr)
-        sys.exit(2)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
     if any(k.startswith("eval/") for k in result.last_metrics):  # why eval.py's number differs

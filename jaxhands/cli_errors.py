@@ -1,7 +1,10 @@
 """One-line reports of the failures a user fixes outside the code, for the command-line
-entry points (train.py, eval.py, sample.py): today a full disk. The exception raised
-deep inside orbax, TFDS or numpy is usually a wrapper several causes away from the
-OSError that says what happened; `disk_full` finds it."""
+entry points (train.py, eval.py, sample.py): a full disk, a folder that is no workdir, a
+damaged checkpoint or shard, a config a workdir cannot resume with, a bad config field.
+Each of those errors' messages already names the file or field, what was expected and
+the fix; the traceback says nothing more to a user, so it is shown only with
+JAXHANDS_TRACEBACK=1. A full disk's OSError is usually a wrapper several causes away
+inside orbax, TFDS or numpy; `disk_full` finds it."""
 
 from __future__ import annotations
 
@@ -50,23 +53,39 @@ def _existing(path: str | os.PathLike) -> pathlib.Path:
     return path
 
 
+def user_error_types() -> tuple[type, ...]:
+    """The errors whose message is the whole report (module docstring)."""
+    from jaxhands.configs.loader import ConfigError
+    from jaxhands.configs.workdir_record import IncompatibleResumeError
+    from jaxhands.data.storage import CorruptShardError
+    from jaxhands.runs import NotAWorkdirError
+    from jaxhands.training.checkpoints import CheckpointDamagedError
+
+    return ConfigError, IncompatibleResumeError, CorruptShardError, NotAWorkdirError, CheckpointDamagedError
+
+
 @contextlib.contextmanager
-def exit_on_disk_full(script: str, directory: str | os.PathLike):
-    """A full disk inside the block ends the script with `disk_full_message` (exit status
-    1, no traceback); every other error passes through."""
+def exit_on_user_errors(script: str, directory: str | os.PathLike):
+    """A full disk or a user error (`user_error_types`) inside the block ends the script in
+    one line on stderr, exit status 1, without a traceback (JAXHANDS_TRACEBACK=1 keeps
+    it); every other error passes through."""
     try:
         yield
     except Exception as err:
-        full = disk_full(err)
-        if full is None:
+        if os.environ.get("JAXHANDS_TRACEBACK"):
             raise
-        raise SystemExit(disk_full_message(script, full, directory)) from None
+        full = disk_full(err)
+        if full is not None:
+            raise SystemExit(disk_full_message(script, full, directory)) from None
+        if isinstance(err, user_error_types()):
+            raise SystemExit(f"{script}: {err}") from None
+        raise
 
 
-def reporting_disk_full(script: str, main, directory):
-    """`main(argv)` (an absl main) run under `exit_on_disk_full`, the directory named by
+def reporting_user_errors(script: str, main, directory):
+    """`main(argv)` (an absl main) run under `exit_on_user_errors`, the directory named by
     `directory()` (called then: flags are parsed by that time)."""
     def run(argv):
-        with exit_on_disk_full(script, directory()):
+        with exit_on_user_errors(script, directory()):
             return main(argv)
     return run

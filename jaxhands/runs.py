@@ -23,6 +23,10 @@ from jaxhands.configs import load_config
 from jaxhands.data.schema import shape_batch
 
 
+class NotAWorkdirError(FileNotFoundError):
+    """The folder given as a training workdir holds no run (no config.json)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainedRun:
     workdir: pathlib.Path
@@ -43,7 +47,7 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained:
 
     workdir = pathlib.Path(workdir)
     if not (workdir / "config.json").is_file():
-        raise FileNotFoundError(f"{workdir / 'config.json'} not found: is {workdir} a training workdir "
+        raise NotAWorkdirError(f"{workdir / 'config.json'} not found: is {workdir} a training workdir "
                                 "(python train.py --workdir ...)?")
     config = load_config(workdir)
     method = build_method(config)

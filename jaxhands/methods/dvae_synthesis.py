@@ -11,14 +11,15 @@ Groups (k = latent_dim / 2) and the two stages of Alg. 1 (dvae_disentangle_steps
     disentangle  enc_kp3d (MLP, k), enc_tag (ResNet, k), dec_rgb (on z), dec_kp3d (on z[:k]),
                  dec_tag (on z[k:])
         L = lx ||x - Dx([z_p, z_t])||^2 + ly (||p - Dp(z_p)||^2 + ||t - Dt(z_t)||^2)
-            + beta_dis (KL(q(z_p | p)) + KL(q(z_t | t)))                      (Eq. 2)
+            + beta_pose KL(q(z_p | p)) + beta_dis KL(q(z_t | t))              (Eq. 2)
     embed        enc_rgb (ResNet, latent_dim) only; every decoder frozen, run on its stored
                  batch statistics
         L = lx ||x - Dx(z)||^2 + ly (||p - Dp(z[:k])||^2 + ||t - Dt(z[k:])||^2)
             + beta_emb KL(q(z | x))                                           (Eq. 4)
 x is the RGB crop and t its tag image, both in [-0.5, 0.5]; p the library's T/S-normalised
 3D pose (kp3d); squared errors summed over coordinates and pixels (spec A3: beta = 100 is
-meant against summed image errors), averaged over the batch.
+meant against summed image errors), averaged over the batch. beta_pose is
+config.dvae_beta_pose, by default beta_dis (the paper's single beta).
 
 transfer: Dx([z_p of one batch, z_t of another]) - Fig. 6's pose transfer; predict: the
 pose Dp(mu[:k]) of the image's posterior mean, in camera coordinates with the
@@ -174,9 +175,16 @@ class DisentangledSynthesisVAE:
         rng_p, rng_t = jax.random.split(rng)
         z = jnp.concatenate([reparameterize(rng_p, mu_p, lv_p), reparameterize(rng_t, mu_t, lv_t)], -1)
         recon, metrics, decoder_states = self._reconstruction(params, state, batch, z, train=True)
-        kl = kl_to_standard_normal(mu_p, lv_p).mean() + kl_to_standard_normal(mu_t, lv_t).mean()
-        loss = recon + self.config.dvae_beta_disentangle * kl
-        return loss, ({"loss": loss, "kl": kl, **metrics}, {**state, "enc_tag": tag_state, **decoder_states})
+        kl_pose, kl_content = kl_to_standard_normal(mu_p, lv_p).mean(), kl_to_standard_normal(mu_t, lv_t).mean()
+        loss = recon + self.beta_pose * kl_pose + self.config.dvae_beta_disentangle * kl_content
+        return loss, ({"loss": loss, "kl": kl_pose + kl_content, "kl_pose": kl_pose, "kl_content": kl_content,
+                       **metrics}, {**state, "enc_tag": tag_state, **decoder_states})
+
+    @property
+    def beta_pose(self) -> float:
+        """KL weight of z_p in the disentangling step (config.dvae_beta_pose, else the one beta)."""
+        c = self.config
+        return c.dvae_beta_disentangle if c.dvae_beta_pose is None else c.dvae_beta_pose
 
     def embed_loss(self, params, state, batch, rng, step):
         (mu, logvar), enc_state = self.encode(params, state, "rgb", batch, train=True)

@@ -14,12 +14,12 @@ the sample's own posterior the loop would repeat the main step).
 
 Groups (k = latent_dim / 2) and phases:
     disentangle_u    enc_kp3d (MLP, k), enc_u (ResNet on x, k), dec_rgb (on z), dec_kp3d (on z)
-        L = lx ||x - Dx(z)||^2 + ly ||p - Dp(z)||^2 + beta_dis (KL(q(z_p | p)) + KL(q(z_u | x)))
+        L = lx ||x - Dx(z)||^2 + ly ||p - Dp(z)||^2 + beta_pose KL(q(z_p | p)) + beta_dis KL(q(z_u | x))
         z = [z_p ~ q(z_p | p), z_u ~ q(z_u | x)]                                  (Eq. 6)
     pose_invariance  enc_kp3d, dec_kp3d only; q(z_u | x) recomputed without gradient and
                      rolled through the batch by a random non-zero shift, so every row
                      gets another row's z_u
-        L = ly ||p - Dp([z_p, z_u(other)])||^2 + beta_dis KL(q(z_p | p))         (Alg. 2 inner loop)
+        L = ly ||p - Dp([z_p, z_u(other)])||^2 + beta_pose KL(q(z_p | p))        (Alg. 2 inner loop)
     embed            enc_rgb (ResNet, latent_dim) only; decoders frozen      (Eq. 4 on x and p)
         L = lx ||x - Dx(z)||^2 + ly ||p - Dp(z)||^2 + beta_emb KL(q(z | x))
 For the first dvae_disentangle_steps (T1) steps the phases cycle disentangle_u, then
@@ -144,10 +144,11 @@ class DisentangledSynthesisZuVAE(DisentangledSynthesisVAE):
         rng_p, rng_u = jax.random.split(rng)
         z = jnp.concatenate([reparameterize(rng_p, mu_p, lv_p), reparameterize(rng_u, mu_u, lv_u)], -1)
         recon, metrics, decoder_states = self._reconstruction(params, state, batch, z, train=True)
-        kl = kl_to_standard_normal(mu_p, lv_p).mean() + kl_to_standard_normal(mu_u, lv_u).mean()
-        loss = recon + self.config.dvae_beta_disentangle * kl
+        kl_pose, kl_content = kl_to_standard_normal(mu_p, lv_p).mean(), kl_to_standard_normal(mu_u, lv_u).mean()
+        loss = recon + self.beta_pose * kl_pose + self.config.dvae_beta_disentangle * kl_content
         new_state = {**state, "enc_kp3d": pose_enc_state, "enc_u": u_state, **decoder_states}
-        return loss, ({"loss": loss, "kl": kl, **metrics}, new_state)
+        return loss, ({"loss": loss, "kl": kl_pose + kl_content, "kl_pose": kl_pose, "kl_content": kl_content,
+                       **metrics}, new_state)
 
     def invariance_loss(self, params, state, batch, rng, step):
         x, p = self.data(batch)
@@ -163,7 +164,7 @@ class DisentangledSynthesisZuVAE(DisentangledSynthesisVAE):
         p_hat, pose_dec_state = self.decode(params, state, "kp3d", z, train=True)
         pose = squared_error(p_hat, p)
         kl = kl_to_standard_normal(mu_p, lv_p).mean()
-        loss = self.config.dvae_lambda_y * pose + self.config.dvae_beta_disentangle * kl
+        loss = self.config.dvae_lambda_y * pose + self.beta_pose * kl
         new_state = {**state, "enc_kp3d": pose_enc_state, "dec_kp3d": pose_dec_state}
         return loss, ({"loss": loss, "kl": kl, "pose": pose}, new_state)
 

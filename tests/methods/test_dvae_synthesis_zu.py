@@ -78,6 +78,24 @@ def test_each_phase_changes_exactly_its_groups(phase, batch, initial):
             assert _same(state0.model_state[group], state.model_state[group]), (name, group)
 
 
+def test_each_factors_kl_has_its_weight(batch, initial):
+    """Eq. 6 = lx image + ly pose + beta_pose KL(z_p) + beta KL(z_u), beta_pose = beta unless
+    dvae_beta_pose sets it; the inner loop weighs KL(z_p) by beta_pose as well."""
+    method, _, state = initial
+    params, model_state = state.params, state.model_state
+    for beta_pose in (None, 0.01):
+        config = _config(dvae_beta_pose=beta_pose)
+        weighted = build_method(config)  # same groups and shapes: the initial params fit
+        loss, (m, _) = jax.jit(weighted.disentangle_loss)(params, model_state, batch, jax.random.key(1), 0)
+        expected_beta = config.dvae_beta_disentangle if beta_pose is None else beta_pose
+        expected = (config.dvae_lambda_x * m["image"] + config.dvae_lambda_y * m["pose"]
+                    + expected_beta * m["kl_pose"] + config.dvae_beta_disentangle * m["kl_content"])
+        np.testing.assert_allclose(loss, expected, rtol=1e-5)
+        assert float(m["kl_pose"]) > 0 and float(m["kl_content"]) > 0
+        loss, (m, _) = jax.jit(weighted.invariance_loss)(params, model_state, batch, jax.random.key(1), 0)
+        np.testing.assert_allclose(loss, config.dvae_lambda_y * m["pose"] + expected_beta * m["kl"], rtol=1e-5)
+
+
 def test_schedule_cycles_the_inner_loop_then_embeds():
     """T1 = 6, T2 = 2: A B B A B B, then the embedding; T2 = 0: A only."""
     method = build_method(_config(dvae_disentangle_steps=6, dvae_zu_inner_steps=2))

@@ -74,7 +74,7 @@ def test_train_py_reports_an_incompatible_resume_in_one_line(started, tmp_path):
     run = subprocess.run([sys.executable, "train.py", f"--config={workdir}", "--config.latent_dim=16",
                           f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=300)
-    assert run.returncode == 2, run.stderr[-2000:]
+    assert run.returncode == 1, run.stderr[-2000:]
     errors = [line for line in run.stderr.splitlines() if line.startswith("train.py:")]
     assert len(errors) == 1 and "latent_dim 8 -> 16" in errors[0], run.stderr[-2000:]
     assert "Traceback" not in run.stderr and "Event loop is closed" not in run.stderr, run.stderr[-2000:]

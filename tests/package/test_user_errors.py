@@ -1,6 +1,8 @@
-"""A full disk (issue 14, item 5): train.py ends in one line naming the file, the free
-space and the way forward (no traceback), and the checkpoint before it stays usable;
-`disk_full` finds the OSError however deeply a library wrapped it."""
+"""Errors a user fixes outside the code (issue 14, items 5 and 8): a full disk ends
+train.py in one line naming the file, the free space and the way forward (no traceback),
+and the checkpoint before it stays usable; `disk_full` finds the OSError however deeply a
+library wrapped it; a folder that is no workdir is one line too, with the traceback only
+when JAXHANDS_TRACEBACK=1 asks for it."""
 
 from __future__ import annotations
 
@@ -76,9 +78,9 @@ def test_disk_full_finds_the_cause_through_wrappers():
     assert " free on /" in message
 
 
-def test_reporting_disk_full_ends_an_absl_main_in_one_line(tmp_path):
+def test_reporting_user_errors_ends_an_absl_main_in_one_line(tmp_path):
     """eval.py and sample.py run their main through it."""
-    from jaxhands.cli_errors import reporting_disk_full
+    from jaxhands.cli_errors import reporting_user_errors
 
     def main(argv):
         try:
@@ -86,7 +88,23 @@ def test_reporting_disk_full_ends_an_absl_main_in_one_line(tmp_path):
         except OSError as err:
             raise ValueError("numpy could not save") from err
     with pytest.raises(SystemExit) as stop:
-        reporting_disk_full("eval.py", main, lambda: tmp_path)(["eval.py"])
+        reporting_user_errors("eval.py", main, lambda: tmp_path)(["eval.py"])
     assert str(stop.value).startswith(f"eval.py: disk full writing {tmp_path / 'eval' / 'metrics.json'}")
     with pytest.raises(KeyError):
-        reporting_disk_full("eval.py", lambda argv: {}["x"], lambda: tmp_path)(["eval.py"])
+        reporting_user_errors("eval.py", lambda argv: {}["x"], lambda: tmp_path)(["eval.py"])
+
+
+def test_a_folder_that_is_no_workdir_is_one_line_unless_tracebacks_are_asked_for(tmp_path):
+    """eval.py / sample.py on a folder without a run: one line naming it; with
+    JAXHANDS_TRACEBACK=1 the traceback too."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env.pop("JAXHANDS_TRACEBACK", None)
+    for script in ("eval.py", "sample.py"):
+        run = subprocess.run([sys.executable, script, f"--workdir={tmp_path}"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert run.stderr.strip() == (f"{script}: {tmp_path / 'config.json'} not found: is {tmp_path} a training "
+                                      "workdir (python train.py --workdir ...)?")
+    run = subprocess.run([sys.executable, "eval.py", f"--workdir={tmp_path}"], cwd=ROOT,
+                         env=dict(env, JAXHANDS_TRACEBACK="1"), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "Traceback" in run.stderr and "NotAWorkdirError" in run.stderr
