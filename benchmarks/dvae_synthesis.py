@@ -8,7 +8,8 @@ Trains `yangyao19_dvae_synthesis` (both stages of Alg. 1; --set overrides, e.g.
 num_train_steps=...) unless --reuse finds the final checkpoint, then, for --pairs random
 test pairs (A, B) with different contents and crops inside the image (no padding, see
 `padded`), decodes [z_pose(A), z_content(B)] - from the pose and tag encoders
-("labels") and from the image encoder ("images") - and compares it with the truth: sample A's hand rendered on B's content by the generator
+("labels") and from the image encoder ("images") - and compares it with the truth:
+sample A's hand rendered on B's content by the generator
 (jaxhands.synthetic.generator.generate_transfer), cut with A's crop box, so pixel for
 pixel what the decoder should draw. D7 asks, per path:
 - the pixel MSE to the truth below the MSE to image A and to image B in >= 80 % of pairs;
@@ -66,6 +67,15 @@ def padded(tag_images) -> np.ndarray:
     B's padding, which A's pose cannot predict (the truth has A's), so D7 takes pairs
     whose crops both lie inside the image. A plain background is never exact black."""
     return (np.asarray(tag_images) == 0).all(-1).any((1, 2))
+
+
+def transfer_pairs(test: dict, num_pairs: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Up to num_pairs random test pairs (A, B) with different contents whose crops both lie
+    inside the image (`padded`): index arrays into the test split."""
+    a, b = rng.integers(0, len(test["index"]), (2, 8 * num_pairs))
+    inside = ~padded(test["tag_image"])
+    keep = (test["content_id"][a] != test["content_id"][b]) & inside[a] & inside[b]
+    return a[keep][:num_pairs], b[keep][:num_pairs]
 
 
 def border_colour(images) -> np.ndarray:
@@ -146,13 +156,9 @@ def main():
             train(config, workdir, progress=False)
         seconds = time.perf_counter() - start
         test = test_images(config)
-        rng = np.random.default_rng(seed)
         n = len(test["index"])
-        a = rng.integers(0, n, 8 * args.pairs)
-        b = rng.integers(0, n, 8 * args.pairs)
         inside = ~padded(test["tag_image"])
-        keep = (test["content_id"][a] != test["content_id"][b]) & inside[a] & inside[b]
-        a, b = a[keep][:args.pairs], b[keep][:args.pairs]
+        a, b = transfer_pairs(test, args.pairs, np.random.default_rng(seed))
         truth = np.stack([transfer_truth(config, int(test["index"][i]), int(test["index"][j])) for i, j in zip(a, b)])
         row = {"seed": seed, "overrides": list(args.set), "train_seconds": seconds, "num_pairs": int(len(a)),
                "test_crops_inside_image": int(inside.sum()), "num_test": int(n),

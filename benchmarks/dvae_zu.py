@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from dvae_synthesis import border_colour, evaluate as transfer_numbers, padded, test_images, transfer_truth
+from dvae_synthesis import border_colour, evaluate as transfer_numbers, test_images, transfer_pairs, transfer_truth
 
 CONFIGS = ("yangyao19_dvae_synthesis_zu", "yangyao19_dvae_synthesis_zu_no_inner_loop")
 
@@ -111,10 +111,7 @@ def main():
             n = len(test["index"])
             rng = np.random.default_rng(seed)
             other = (np.arange(n) + rng.integers(1, n, n)) % n  # never itself
-            a, b = rng.integers(0, n, 8 * args.pairs), rng.integers(0, n, 8 * args.pairs)
-            inside = ~padded(test["tag_image"])  # as benchmarks/dvae_synthesis.py: no crop padding
-            keep = (test["content_id"][a] != test["content_id"][b]) & inside[a] & inside[b]
-            a, b = a[keep][:args.pairs], b[keep][:args.pairs]
+            a, b = transfer_pairs(test, args.pairs, rng)
             mean_pose = evaluate_mean_pose(config)["mean_epe_mm"]
             run = jaxhands.load_run(workdir)
             row = {"config": name, "seed": seed, "overrides": list(args.set), "train_seconds": seconds,

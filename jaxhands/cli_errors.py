@@ -38,8 +38,9 @@ def disk_full_message(script: str, err: OSError, directory: str | os.PathLike) -
     <dir>: free space and run the same command again, it resumes from the last complete
     checkpoint"."""
     where = f"writing {err.filename}" if err.filename else f"under {directory}"
+    existing = _existing(directory)
     try:
-        free = f"{shutil.disk_usage(_existing(directory)).free / 2**30:.1f} GiB free on {_existing(directory)}"
+        free = f"{shutil.disk_usage(existing).free / 2**30:.1f} GiB free on {existing}"
     except OSError:
         free = f"on {directory}"
     return (f"{script}: disk full {where} ({err.strerror or os.strerror(err.errno)}); {free}: free space and run "

@@ -40,7 +40,7 @@ from jaxhands.losses.elbo import kl_to_standard_normal, reparameterize
 from jaxhands.losses.reconstruction import squared_error
 from jaxhands.methods.base import Phase, init_module
 from jaxhands.methods.dvae_synthesis import DisentangledSynthesisVAE, with_latent_dim
-from jaxhands.methods.modalities import Invariances, pose_3d_to_camera
+from jaxhands.methods.modalities import Invariances
 from jaxhands.methods.modality_registry import get_modality
 from jaxhands.methods.phase_schedule import staged
 from jaxhands.models.mlp import MLPDecoder, MLPEncoder
@@ -168,16 +168,5 @@ class DisentangledSynthesisZuVAE(DisentangledSynthesisVAE):
         new_state = {**state, "enc_kp3d": pose_enc_state, "dec_kp3d": pose_dec_state}
         return loss, ({"loss": loss, "kl": kl, "pose": pose}, new_state)
 
-    def embed_loss(self, params, state, batch, rng, step):
-        (mu, logvar), enc_state = self.encode(params, state, "rgb", batch, train=True)
-        recon, metrics, _ = self._reconstruction(params, state, batch, reparameterize(rng, mu, logvar), train=False)
-        kl = kl_to_standard_normal(mu, logvar).mean()
-        loss = recon + self.config.dvae_beta_embed * kl
-        return loss, ({"loss": loss, "kl": kl, **metrics}, {**state, "enc_rgb": enc_state})
-
-    # -- inference -----------------------------------------------------------------
-    def predict(self, params, model_state, batch):
-        """Camera-frame joints [B, 21, 3] metres: Dp(mu) of the image's posterior mean, with
-        the ground-truth root and scale."""
-        (mu, _), _ = self.encode(params, model_state, "rgb", batch)
-        return pose_3d_to_camera(self.decode(params, model_state, "kp3d", mu)[0], batch, self.invariances)
+    # embed_loss and predict are the tag variant's: they read Dp through self.decode, which
+    # here decodes the pose from all of z.

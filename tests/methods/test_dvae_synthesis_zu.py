@@ -10,38 +10,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxhands.configs import base_config
 from jaxhands.methods.dvae_synthesis_zu import DISENTANGLE_GROUPS, INVARIANCE_GROUPS, rolled_by_other
 from jaxhands.methods.registry import build_method
-from jaxhands.synthetic import SyntheticConfig
-from jaxhands.synthetic.generator import generate_samples
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.state import create_train_state
 from jaxhands.training.step import make_train_step
-
-SIZE = 16
+from tests.methods.test_dvae_synthesis import SIZE, _data
+from tests.methods.test_dvae_synthesis import _config as synthesis_config
 
 
 def _config(**fields):
-    c = base_config()
-    c.method = "disentangled_vae"
-    c.dvae_variant = "synthesis_zu"
-    c.image_size = SIZE
-    c.latent_dim = 8
-    c.mlp_width, c.mlp_layers = 32, 2
-    c.resnet_width = 4
-    c.image_decoder_channels = 16
-    c.dvae_disentangle_steps = 4
-    c.dvae_lambda_y, c.dvae_beta_disentangle = 0.01, 100.0 * (SIZE / 256) ** 2
-    c.update(fields)
-    return c
-
-
-def _data(n, k=2, seed=0):
-    samples = generate_samples(range(n), seed=seed, image_size=SIZE, num_points=8,
-                               config=SyntheticConfig(num_backgrounds=k, background="plain"))
-    return {name: jnp.asarray(samples[name]) for name in ("image", "tag_image", "keypoints_3d", "hand_side",
-                                                          "content_id")}
+    """The tag variant's tiny config as the z_u variant, beta scaled to 16 px."""
+    return synthesis_config(**{"dvae_variant": "synthesis_zu", "dvae_disentangle_steps": 4,
+                               "dvae_beta_disentangle": 100.0 * (SIZE / 256) ** 2, **fields})
 
 
 @pytest.fixture(scope="module")
