@@ -7,7 +7,9 @@
     python train.py --config=my_config.py            # a file with get_config(), e.g. from base_config()
 
 Rerunning the same command on the same --workdir resumes from the latest checkpoint
-with the same data order and random stream. Metrics: <workdir>/metrics.jsonl.
+with the same data order and random stream. Metrics: <workdir>/metrics.jsonl and
+TensorBoard files in <workdir>/tensorboard (`tensorboard --logdir workdirs/`);
+`--profile=100:20` adds a profiler trace of steps 100-119 there.
 SIGTERM (scheduler preemption) or Ctrl-C stops after the current step with a checkpoint
 at that step; the exit status is then 143 / 130, as for a process the signal killed.
 Multi-host: see the README ("Pods and clusters"); pass --coordinator_address,
@@ -37,6 +39,9 @@ flags.DEFINE_integer("distributed_heartbeat_s", 100,
                      "Seconds without a heartbeat after which the other processes treat one as dead and abort.")
 flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() with auto-detection (SLURM, MPI, TPU).")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
+flags.DEFINE_string("profile", None, "FIRST:COUNT: write a jax.profiler trace of COUNT steps from step FIRST "
+                    "to <workdir>/tensorboard/plugins/profile (TensorBoard's profile tab; Perfetto reads "
+                    "its trace.json.gz). Start after the first steps, which compile.")
 FLAGS = flags.FLAGS
 
 
@@ -54,8 +59,19 @@ def parse_flags(argv):
         sys.exit(2)
 
 
+def parse_profile(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, sep, count = text.partition(":")
+    if not sep or not first.isdigit() or not count.isdigit() or int(count) < 1:
+        print(f"train.py: --profile={text!r}: expected FIRST:COUNT, e.g. --profile=100:20", file=sys.stderr)
+        sys.exit(2)
+    return int(first), int(count)
+
+
 def main(parsed):
     _, config = parsed
+    profile = parse_profile(FLAGS.profile)
     configure_cli_logging()
     from jaxhands.training.distributed import maybe_initialize_distributed
 
@@ -71,7 +87,7 @@ def main(parsed):
 
     try:
         with exit_on_user_errors("train.py", workdir):
-            result = train(config, workdir, progress=FLAGS.progress)
+            result = train(config, workdir, progress=FLAGS.progress, profile=profile)
     except TrainingStopped as stop:
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_status)

@@ -9,6 +9,9 @@ evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
 - the trained model (latest checkpoint) and, with --early-step, that checkpoint;
 - the untrained model (same config, fresh parameters);
 - the mean pose (jaxhands.baselines.mean_pose);
+- the mean hand fitted to each test hand (jaxhands.baselines.mean_articulation): an
+  oracle viewpoint with no articulation, so its PA-EPE is the floor a model's PA-EPE
+  must beat to have learnt articulation (the mean pose's PA-EPE is a shrunken blob's);
 - the nearest training crop in pixels (jaxhands.baselines.pixel_nearest_neighbour);
 - the trained model on crops from jittered boxes (--box-jitter: centre and side off
   by up to that fraction of the side), the cost of a detector-quality box.
@@ -43,7 +46,7 @@ def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
 
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
     from jaxhands import evaluate_workdir, load_config
-    from jaxhands.baselines import evaluate_mean_pose, evaluate_pixel_nearest_neighbour
+    from jaxhands.baselines import evaluate_mean_articulation, evaluate_mean_pose, evaluate_pixel_nearest_neighbour
 
     config = load_config(workdir)
     row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
@@ -56,6 +59,8 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
     row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
     mean = evaluate_mean_pose(config)
     row["mean_pose"] = {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
+    oracle = evaluate_mean_articulation(config)
+    row["mean_articulation"] = {k: oracle[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
     nn = evaluate_pixel_nearest_neighbour(config)
     row["pixel_nearest_neighbour"] = {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
                                                          "auc_20_50", "pool_size")}
@@ -66,7 +71,7 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
 
 def print_table(rows) -> None:
     print(f"\n{'run':34s} {'mean pose':>9s} {'pixel NN':>9s} {'untrained':>9s} {'trained':>9s} {'ratio':>6s} "
-          f"{'PA':>6s} {'spread':>6s}  jittered boxes")
+          f"{'PA':>6s} {'PA floor':>8s} {'spread':>6s}  jittered boxes")
     for r in rows:
         base = r["mean_pose"]["mean_epe_mm"]
         t = r["trained"]
@@ -74,11 +79,12 @@ def print_table(rows) -> None:
                         if k.startswith("box_jitter_"))
         print(f"{r['name'] + ' s' + str(r['seed']):34s} {base:9.2f} {r['pixel_nearest_neighbour']['mean_epe_mm']:9.2f} "
               f"{r['untrained']['mean_epe_mm']:9.2f} {t['mean_epe_mm']:9.2f} {t['mean_epe_mm'] / base:6.3f} "
-              f"{t['pa_mean_epe_mm']:6.2f} {t['spread_ratio']:6.3f}  {jit}")
+              f"{t['pa_mean_epe_mm']:6.2f} {r['mean_articulation']['pa_mean_epe_mm']:8.2f} "
+              f"{t['spread_ratio']:6.3f}  {jit}")
         for k, v in r.items():
             if k.startswith("step_"):
                 print(f"{'  at ' + k.replace('_', ' '):34s} {'':9s} {'':9s} {'':9s} {v['mean_epe_mm']:9.2f} "
-                      f"{v['mean_epe_mm'] / base:6.3f} {v['pa_mean_epe_mm']:6.2f} {v['spread_ratio']:6.3f}")
+                      f"{v['mean_epe_mm'] / base:6.3f} {v['pa_mean_epe_mm']:6.2f} {'':8s} {v['spread_ratio']:6.3f}")
 
 
 def main():

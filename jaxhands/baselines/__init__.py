@@ -3,6 +3,8 @@
 sample counts) on the config's test split.
 
     mean_pose                    the training poses' mean, with each test hand's root and scale
+    mean_articulation            the aligned training poses' mean hand, fitted to each test hand
+                                 (an oracle viewpoint: the floor a model's PA-EPE must beat)
     keypoint_nearest_neighbour   2D -> 3D: the nearest training 2D pose's 3D pose
     pixel_nearest_neighbour      image -> 3D: the nearest training crop in pixels (option pool_size)
 
@@ -12,11 +14,13 @@ sample counts) on the config's test split.
 from __future__ import annotations
 
 from jaxhands.baselines.keypoint_nearest_neighbour import NearestNeighbourLifting, evaluate_keypoint_nearest_neighbour
+from jaxhands.baselines.mean_articulation import evaluate_mean_articulation
 from jaxhands.baselines.mean_pose import evaluate_mean_pose, mean_normalized_pose, predict_mean_pose
 from jaxhands.baselines.pixel_nearest_neighbour import evaluate_pixel_nearest_neighbour
 
 BASELINES = {
     "mean_pose": evaluate_mean_pose,
+    "mean_articulation": evaluate_mean_articulation,
     "keypoint_nearest_neighbour": evaluate_keypoint_nearest_neighbour,
     "pixel_nearest_neighbour": evaluate_pixel_nearest_neighbour,
 }
@@ -30,4 +34,5 @@ def evaluate_baseline(name: str, config, **options) -> dict:
 
 
 __all__ = ["BASELINES", "NearestNeighbourLifting", "evaluate_baseline", "evaluate_keypoint_nearest_neighbour",
-           "evaluate_mean_pose", "evaluate_pixel_nearest_neighbour", "mean_normalized_pose", "predict_mean_pose"]
+           "evaluate_mean_articulation", "evaluate_mean_pose", "evaluate_pixel_nearest_neighbour",
+           "mean_normalized_pose", "predict_mean_pose"]

@@ -198,6 +198,9 @@ def _loop_fields(c: ml_collections.ConfigDict) -> None:
     c.collapse_patience_steps = 1000
     c.collapse_action = "warn"
     c.log_every = 50
+    # Every log step's scalars (and eval.py's metrics and figures) also go to TensorBoard
+    # event files in <workdir>/tensorboard (jaxhands.training.tensorboard).
+    c.tensorboard = True
     c.eval_every = 500  # 0 = no quick evaluation during training
     c.eval_num_batches = 4
     c.checkpoint_every = 500

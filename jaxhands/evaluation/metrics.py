@@ -261,8 +261,9 @@ def pck_at(curve: tuple[Sequence[float], Sequence[float]], threshold_mm: float) 
 
 
 
-def procrustes_align(pred, gt, visible=None) -> np.ndarray:
-    """[N, J, 3] metres: every pred[n] mapped by its best similarity transform onto gt[n].
+def procrustes_align(pred, gt, visible=None, *, with_scale: bool = True) -> np.ndarray:
+    """[N, J, 3] metres: every pred[n] mapped by its best similarity transform onto gt[n]
+    (its best rigid transform, rotation and translation, with `with_scale=False`).
 
     visible: optional [N, J] mask of the joints used for the fit (all joints are
     transformed). A sample with fewer than 3 fitted joints, or whose fitted prediction
@@ -287,7 +288,7 @@ def procrustes_align(pred, gt, visible=None) -> np.ndarray:
     var_p = np.einsum("nj,njd->n", weights, p * p)
     scale = np.where(var_p > 0, (sigma * d).sum(axis=1) / np.where(var_p > 0, var_p, 1.0), 1.0)
     rigid_ok = (counts >= 3) & (var_p > 1e-18)
-    scale = np.where(rigid_ok, scale, 1.0)
+    scale = np.where(rigid_ok & with_scale, scale, 1.0)
     rotation = np.where(rigid_ok[:, None, None], rotation, np.eye(3))
     return scale[:, None, None] * np.einsum("nab,njb->nja", rotation, p) + mu_g[:, None]
 

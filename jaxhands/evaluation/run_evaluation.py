@@ -125,6 +125,23 @@ def _write(run, experiment, result, metrics, pred, gt, visible, out_dir: pathlib
                          titles=[f"test {i}: {sample_epe[i]:.1f} mm" for i in range(shown)],
                          title=f"{config.name} step {run.step}: black dashed = prediction")
     _plot_decoded_clouds(run, experiment, out_dir / "clouds.png")
+    if config.tensorboard:
+        _to_tensorboard(run, result, out_dir)
+
+
+_BOARD_SCALARS = ("mean_epe_mm", "median_epe_mm", "auc_20_50", "pa_mean_epe_mm", "spread_ratio")
+
+
+def _to_tensorboard(run: TrainedRun, result: dict, out_dir: pathlib.Path) -> None:
+    """The headline metrics and the figures, at the evaluated step, under the folder's name
+    (eval/, eval_step1500/, eval_box_jitter0.1/...), into the workdir's TensorBoard files."""
+    from jaxhands.training.tensorboard import TensorBoardWriter
+
+    with TensorBoardWriter(run.workdir) as board:
+        board.scalars(run.step, {k: result[k] for k in _BOARD_SCALARS}, prefix=f"{out_dir.name}/")
+        for figure in ("pck", "examples", "clouds"):
+            if (out_dir / f"{figure}.png").is_file():
+                board.png(run.step, f"{out_dir.name}/{figure}", out_dir / f"{figure}.png")
 
 
 def _plot_decoded_clouds(run: TrainedRun, experiment, path: pathlib.Path) -> None:

@@ -42,6 +42,7 @@ from jaxhands.training.init_from import apply_init_from
 from jaxhands.methods.base import InitialisesFromPoses
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.preemption import StopRequests, TrainingStopped
+from jaxhands.training.tensorboard import TENSORBOARD_DIR, TensorBoardWriter
 from jaxhands.training.state import TrainState, count_params, create_train_state
 
 log = logging.getLogger("jaxhands.train")
@@ -130,8 +131,17 @@ def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, nu
             "eval/spread": pred_spread / max(target_spread, 1e-9)}
 
 
+def _stop_trace(state, workdir: pathlib.Path, profile: tuple[int, int]) -> bool:
+    """Ends the trace once the traced steps have finished on the device; returns False."""
+    jax.block_until_ready(state)
+    jax.profiler.stop_trace()
+    log.info("profile of steps %d-%d written to %s", profile[0], profile[0] + profile[1] - 1,
+             workdir / TENSORBOARD_DIR / "plugins" / "profile")
+    return False
+
+
 def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, stop_after: int | None = None,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, profile: tuple[int, int] | None = None) -> TrainResult:
     """Trains `config` in `workdir`, resuming from its latest checkpoint.
 
     `stop_after`: stop (with a checkpoint) once this many steps have run in this
@@ -139,7 +149,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     SIGTERM, Ctrl-C or a pod preemption notice stop it after the current step: the
     checkpoint at that step is written, then `TrainingStopped` is raised (so a script
     that trains several runs stops as asked; see jaxhands.training.preemption).
+    `profile` = (first step, number of steps): a jax.profiler trace of those steps in
+    <workdir>/tensorboard/plugins/profile/ (TensorBoard's profile tab; trace.json.gz opens
+    in Perfetto). Start it after the first steps so that compilation stays out of it.
     """
+    if profile is not None and (len(profile) != 2 or profile[0] < 0 or profile[1] < 1):
+        raise ValueError(f"profile must be (first step >= 0, number of steps >= 1), got {profile}")
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     mesh = sharding.make_mesh()
@@ -214,9 +229,16 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     batches = experiment.train_batches(start_step)
     step = start_step
     stopped_by = None
+    # A resumed run's event file purges what the interrupted one logged past the checkpoint.
+    board = TensorBoardWriter(workdir, purge_step=start_step + 1 if start_step else None) \
+        if config.tensorboard else None
+    profiling = False
     try:
         with StopRequests(checkpointer.reached_preemption) as stop_requests:
             for step in range(start_step, end_step):
+                if profile is not None and step == profile[0]:
+                    jax.profiler.start_trace(str(workdir / TENSORBOARD_DIR))
+                    profiling = True
                 batch = parallel.put_batch(next(batches))
                 # Between log steps nothing is read back from the device: the phase is chosen
                 # from the step number on the host, metrics stay on the device until the next
@@ -250,6 +272,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                         last.update(quick_eval(experiment, predict_fn, one.params, one.model_state, mesh,
                                                config.eval_num_batches))
                     writer.write(done, last)
+                    if board is not None:
+                        board.scalars(done, last)
                     collapse.update(done, {k: v for k, v in last.items() if not k.startswith("eval/")})
                     bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
                                      if k in ("loss", "eval/mean_epe_mm", "eval/spread") or k.endswith("/loss")
@@ -264,11 +288,17 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                                       force=done == end_step or at_stage_end or stopped_by is not None,
                                       config_json=json.loads(config.to_json_best_effort()))
                 bar.update(1)
+                if profiling and done == profile[0] + profile[1]:
+                    profiling = _stop_trace(state, workdir, profile)
                 if stopped_by is not None:
                     break  # TrainingStopped (below, once the save is complete) says where
     finally:
+        if profiling:
+            _stop_trace(state, workdir, profile)
         bar.close()
         checkpointer.close()
+        if board is not None:
+            board.close()
     if stopped_by is not None:
         raise TrainingStopped(stopped_by, done)
     return TrainResult(state=parallel.checkpoint_state(state), experiment=experiment, last_metrics=last,

@@ -41,6 +41,47 @@ def test_mean_pose_equals_brute_force(config):
                                                   rel=1e-4)
 
 
+def _random_rotations(rng, n):
+    q = rng.normal(size=(n, 4))
+    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
+    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+                     np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+                     np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], 1)
+
+
+def test_mean_aligned_pose_recovers_one_hand_seen_from_every_side(config):
+    from jaxhands.baselines.mean_articulation import mean_aligned_pose
+    from jaxhands.evaluation.metrics import procrustes_align
+
+    train, _ = build_sources(config)
+    hand = np.asarray(pose_3d_target({"keypoints_3d": train[0]["keypoints_3d"][None]},
+                                     Invariances.from_config(config)), np.float64)[0]
+    rng = np.random.default_rng(0)
+    turned = np.einsum("nab,jb->nja", _random_rotations(rng, 200), hand) + rng.normal(size=(200, 1, 3))
+    mean = mean_aligned_pose(turned)
+    back = procrustes_align(mean[None], hand[None], with_scale=False)[0]
+    np.testing.assert_allclose(back, hand, atol=1e-5)
+    # The plain average of the same hands is the shrunken blob the mean-pose baseline predicts.
+    spread = lambda pose: np.linalg.norm(pose - pose.mean(0), axis=-1).mean()  # noqa: E731
+    assert spread(turned.mean(0)) < 0.3 * spread(hand) and spread(mean) == pytest.approx(spread(hand), rel=1e-5)
+
+
+def test_mean_articulation_is_an_oracle_below_the_mean_pose(config):
+    mean = evaluate_baseline("mean_pose", config)
+    oracle = evaluate_baseline("mean_articulation", config)
+    assert KEYS <= set(oracle) and oracle["num_train"] == 400
+    # Random viewpoints: the oriented mean hand is far closer, in plain and in PA error.
+    assert oracle["mean_epe_mm"] < 0.6 * mean["mean_epe_mm"], (oracle["mean_epe_mm"], mean["mean_epe_mm"])
+    assert oracle["pa_mean_epe_mm"] < 0.8 * mean["pa_mean_epe_mm"], (oracle, mean)
+    # A prediction equal to the truth is fitted onto itself: zero error.
+    from jaxhands.baselines.mean_articulation import predict_mean_articulation
+    _, test = build_sources(config)
+    inv = Invariances.from_config(config)
+    gt = np.asarray(test[3]["keypoints_3d"], np.float32)[None]
+    own = np.asarray(pose_3d_target({"keypoints_3d": gt}, inv))[0]
+    np.testing.assert_allclose(predict_mean_articulation(own, gt, np.ones((1, 21), bool), inv), gt, atol=1e-6)
+
+
 def test_keypoint_nearest_neighbour_beats_the_mean_pose_on_2d_input(config):
     mean = evaluate_baseline("mean_pose", config)
     nn = evaluate_baseline("keypoint_nearest_neighbour", config)
@@ -48,7 +89,8 @@ def test_keypoint_nearest_neighbour_beats_the_mean_pose_on_2d_input(config):
     assert nn["mean_epe_mm"] < 0.9 * mean["mean_epe_mm"], (nn["mean_epe_mm"], mean["mean_epe_mm"])
     with pytest.raises(ValueError, match="unknown baseline 'median'"):
         evaluate_baseline("median", config)
-    assert sorted(BASELINES) == ["keypoint_nearest_neighbour", "mean_pose", "pixel_nearest_neighbour"]
+    assert sorted(BASELINES) == ["keypoint_nearest_neighbour", "mean_articulation", "mean_pose",
+                                 "pixel_nearest_neighbour"]
 
 
 def test_command_line_writes_the_result(config, tmp_path):

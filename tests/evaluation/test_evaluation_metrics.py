@@ -192,6 +192,19 @@ def test_procrustes_undoes_a_similarity_transform_exactly():
     assert pa_mean_epe_mm(pred, gt) == pytest.approx(0.0, abs=1e-7)
 
 
+def test_rigid_procrustes_keeps_the_size():
+    from jaxhands.evaluation.metrics import procrustes_align
+
+    rng = np.random.default_rng(2)
+    gt = rng.normal(scale=0.05, size=(3, 21, 3))
+    rotations = [_random_rotation(rng) for _ in gt]
+    pred = np.stack([1.7 * g @ r.T + rng.normal(size=3) for g, r in zip(gt, rotations)])
+    rigid = procrustes_align(pred, gt, with_scale=False)
+    # Rotated and moved back, still 1.7 times the size about gt's centroid.
+    centred = gt - gt.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(rigid, 1.7 * centred + gt.mean(axis=1, keepdims=True), atol=1e-10)
+
+
 def test_procrustes_matches_a_brute_force_fit_and_allows_no_reflection():
     from scipy.optimize import minimize
     from scipy.spatial.transform import Rotation

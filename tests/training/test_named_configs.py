@@ -46,10 +46,11 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
                  "--config.checkpoint_every=4", "--config.eval_every=0",
                  # a field that was unsettable before configs v2, and a typed placeholder's
                  "--config.adam_b1=0.5", "--config.beta_start", "2e-5"]
-    run = subprocess.run([sys.executable, "train.py", "--config=yang19_s4_rc2chp", *overrides,
-                          f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
+    run = subprocess.run([sys.executable, "train.py", "--config=yang19_s4_rc2chp", *overrides, f"--workdir={workdir}",
+                          "--noprogress", "--profile=2:2"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]
+    train_log = run.stderr
     saved = json.loads((workdir / "config.json").read_text())
     assert saved["adam_b1"] == 0.5 and saved["beta_start"] == 2e-5 and saved["num_train_steps"] == 4
     run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}"], cwd=ROOT, env=env,
@@ -60,3 +61,20 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
     assert metrics["mean_epe_mm"] > 0
     for figure in ("pck.png", "examples.png", "clouds.png"):
         assert (workdir / "eval" / figure).stat().st_size > 1000, figure
+    # TensorBoard: the training log steps, eval.py's metrics and figures at the evaluated
+    # step, and the profiler trace of steps 2-3 (--profile=2:2).
+    from jaxhands.training.tensorboard import board_tag, read_images, read_scalars
+
+    scalars, images = read_scalars(workdir), read_images(workdir)
+    log = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4] and len(log[0]) > 5
+    for name in set(log[0]) - {"step"}:
+        assert [(s, pytest.approx(v, rel=1e-6)) for s, v in scalars[board_tag(name)]] == [
+            (r["step"], r[name]) for r in log], name
+    assert scalars["eval/mean_epe_mm"] == [(4, pytest.approx(metrics["mean_epe_mm"], rel=1e-6))]
+    assert scalars["eval/pa_mean_epe_mm"] == [(4, pytest.approx(metrics["pa_mean_epe_mm"], rel=1e-6))]
+    assert set(images) == {"eval/pck", "eval/examples", "eval/clouds"}
+    assert all(value[0][0] == 4 and value[0][1][:4] == b"\x89PNG" for value in images.values())
+    traces = list((workdir / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
+    assert len(traces) == 1 and traces[0].stat().st_size > 1000
+    assert "profile of steps 2-3 written" in train_log

@@ -11,6 +11,7 @@ import jaxhands
 
 from jaxhands.methods import registry
 from jaxhands.training.loop import NonFiniteLossError, train
+from jaxhands.training.tensorboard import TensorBoardWriter, board_tag, read_scalars
 from tests.training.tiny_configs import tiny_config
 
 
@@ -33,6 +34,10 @@ def test_resumed_training_equals_uninterrupted(tmp_path, data_dir):
     assert full.steps_run == 8
     first = train(config, tmp_path / "resumed", stop_after=interrupted_at, progress=False)
     assert first.steps_run == interrupted_at
+    # A value logged past the checkpoint (step 5, as a run that crashed after logging
+    # leaves it) must be purged from TensorBoard by the resumed run's file.
+    with TensorBoardWriter(tmp_path / "resumed") as board:
+        board.scalars(5, {"loss": 999.0})
     second = train(config, tmp_path / "resumed", progress=False)  # the same command again
     assert second.steps_run == 8 - interrupted_at and int(second.state.step) == 8
     for a, b in zip(leaves(full.state), leaves(second.state)):
@@ -46,6 +51,15 @@ def test_resumed_training_equals_uninterrupted(tmp_path, data_dir):
         for key in a:
             if key not in ("steps_per_sec", "samples_per_sec"):
                 assert a[key] == pytest.approx(b[key], rel=1e-6), key
+    # TensorBoard shows the same run: every logged scalar at every log step (float32).
+    board = read_scalars(tmp_path / "resumed")
+    names = set().union(*resumed_log) - {"step"}
+    assert set(board) == {board_tag(n) for n in names} and board_tag("rgb->kp3d/recon") == "rgb_to_kp3d/recon"
+    for name in names:
+        values, logged = board[board_tag(name)], [r for r in full_log if name in r]
+        assert [s for s, _ in values] == [r["step"] for r in logged], name
+        if name not in ("steps_per_sec", "samples_per_sec"):
+            np.testing.assert_allclose([v for _, v in values], [r[name] for r in logged], rtol=1e-6, err_msg=name)
 
 
 def test_rerun_after_completion_trains_nothing(tmp_path, data_dir):
