@@ -1,5 +1,6 @@
 """python -m jaxhands.baselines NAME (--config=NAME|FILE [--config.field=value] | --workdir=DIR)
-[--out=FILE] [--pool_size=N]: a baseline's metrics on an experiment's test split."""
+[--out=FILE] [--pool_size=N] [--test_dataset=NAME_OR_PATH]: a baseline's metrics on an experiment's
+test split, or fitted on its training split and scored on another dataset's test split."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def main(argv=None) -> int:
                         help="training workdir (its config.json); or --config=NAME|FILE [--config.field=value]")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the result")
     parser.add_argument("--pool_size", type=int, default=None, help="pixel_nearest_neighbour: side of the pooled image")
+    parser.add_argument("--test_dataset", default=None,
+                        help="score on this dataset's test split (a name or a path; train on A, test on B)")
     try:
         spec, overrides, rest = split_config_args(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(rest)
@@ -28,6 +31,8 @@ def main(argv=None) -> int:
     except ConfigError as err:
         parser.error(str(err))
     options = {"pool_size": args.pool_size} if args.pool_size is not None else {}
+    if args.test_dataset is not None:
+        options["test_dataset"] = args.test_dataset
     result = evaluate_baseline(args.name, config, **options)
     print(f"{args.name} on {result['num_samples']} test samples ({result['num_train']} training): "
           f"mean EPE {result['mean_epe_mm']:.2f} mm, median {result['median_epe_mm']:.2f} mm, "

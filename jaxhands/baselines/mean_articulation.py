@@ -48,12 +48,13 @@ def predict_mean_articulation(mean_pose, keypoints_3d, visible, inv: Invariances
     return np.asarray(pose_3d_to_camera(fitted.astype(np.float32), {"keypoints_3d": keypoints_3d}, inv))
 
 
-def evaluate_mean_articulation(config, *, max_train: int = 5000) -> dict:
-    """The oracle's metrics (jaxhands.baselines.scoring) on config's test split; the mean
-    hand from the first `max_train` training poses (the mean settles well before 5000)."""
+def evaluate_mean_articulation(config, *, max_train: int = 5000, test_dataset: str | None = None) -> dict:
+    """The oracle's metrics (jaxhands.baselines.scoring) on config's test split (or
+    test_dataset's); the mean hand from the first `max_train` training poses (the mean
+    settles well before 5000)."""
     from jaxhands.training.experiment import build_sources
 
-    train_source, test_source = build_sources(config)
+    train_source, test_source = build_sources(config, test_dataset=test_dataset)
     inv = Invariances.from_config(config)
     count = min(len(train_source), max_train)
     train = np.stack([np.asarray(train_source[i]["keypoints_3d"], np.float32) for i in range(count)])

@@ -40,11 +40,12 @@ def predict_mean_pose(mean_pose, keypoints_3d, inv: Invariances) -> np.ndarray:
     return np.asarray(pose_3d_to_camera(pred, {"keypoints_3d": keypoints_3d}, inv))
 
 
-def evaluate_mean_pose(config) -> dict:
-    """The baseline's metrics (jaxhands.baselines.scoring) on config's test split, and the mean pose."""
+def evaluate_mean_pose(config, *, test_dataset: str | None = None) -> dict:
+    """The baseline's metrics (jaxhands.baselines.scoring) on config's test split (or
+    test_dataset's: the mean still comes from config's training split), and the mean pose."""
     from jaxhands.training.experiment import build_sources
 
-    train_source, test_source = build_sources(config)
+    train_source, test_source = build_sources(config, test_dataset=test_dataset)
     inv = Invariances.from_config(config)
     mean_pose = mean_normalized_pose(train_source, inv)
     test = stacked_records(test_source, ("keypoints_3d", "visible"))

@@ -66,8 +66,9 @@ def _inputs_and_poses(batches, modality, inv: Invariances, pool_size: int):
     return np.concatenate(keys), np.concatenate(poses), stacked
 
 
-def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
-    """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline."""
+def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16, test_dataset: str | None = None) -> dict:
+    """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline (on
+    test_dataset's test split when given)."""
     from jaxhands.data import pipeline
     from jaxhands.training.experiment import build_sources, hand_crop_config
 
@@ -78,7 +79,7 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16) -> dict:
     modality = get_modality(name)
     inv = Invariances.from_config(config)
     crop = hand_crop_config(config)
-    train_source, test_source = build_sources(config)
+    train_source, test_source = build_sources(config, test_dataset=test_dataset)
 
     def batches(source):
         return pipeline.make_eval_iterator(source, global_batch_size=256, process_index=0, process_count=1,

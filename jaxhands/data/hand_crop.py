@@ -160,15 +160,9 @@ def depth_box(sample: Mapping[str, Any], config: HandCropConfig) -> tuple[croppi
 
 
 def inside_closed_crop(uv_crop, out_size: int, tolerance: float = 1e-3) -> np.ndarray:
-    """bool [J]: crop coordinates in the closed square [0, out_size]^2.
-
-    Closed, unlike `cropping.inside_crop`: hand3d's tight box puts the extreme visible
-    keypoints exactly on its edge (u = out_size is the right edge of the last pixel),
-    and a keypoint on the crop's edge is still in the picture. `tolerance` (pixels)
-    absorbs the float rounding of the affine map.
-    """
-    uv_crop = np.asarray(uv_crop, np.float64)
-    return np.all((uv_crop >= -tolerance) & (uv_crop <= out_size + tolerance), axis=-1)
+    """bool [J]: crop coordinates in the closed square [0, out_size]^2 (`cropping.inside_crop`:
+    hand3d's tight box puts the extreme visible keypoints exactly on its edge)."""
+    return cropping.inside_crop(uv_crop, out_size, tolerance)
 
 
 def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import jax
 import numpy as np
@@ -24,21 +25,36 @@ from jaxhands.runs import TrainedRun, load_run
 NUM_EXAMPLES = 8  # test samples drawn in examples.png
 
 
-def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0, step: int | None = None) -> str:
-    """eval, eval_untrained, eval_step1500, eval_box_jitter0.1, ...: one folder per checkpoint and protocol."""
+def dataset_slug(dataset: str) -> str:
+    """A folder-name form of a dataset name or path ("stb" -> "stb", "/data/rhd/" -> "data_rhd")."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(dataset)).strip("_.")
+    if not slug:
+        raise ValueError(f"dataset {dataset!r} has no usable name")
+    return slug[-80:]
+
+
+def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0, step: int | None = None,
+                  dataset: str | None = None) -> str:
+    """eval, eval_untrained, eval_step1500, eval_box_jitter0.1, eval_on_stb, ...: one folder per
+    checkpoint, protocol and test dataset (another dataset never writes over the in-domain results)."""
     name = "eval_untrained" if untrained else ("eval" if step is None else f"eval_step{step}")
+    if dataset is not None:
+        name += f"_on_{dataset_slug(dataset)}"
     return f"{name}_box_jitter{box_jitter:g}" if box_jitter else name
 
 
 def evaluate_workdir(workdir: str | pathlib.Path, *, step: int | None = None, untrained: bool = False,
-                     box_jitter: float = 0.0, write: bool = True) -> dict:
+                     box_jitter: float = 0.0, write: bool = True, dataset: str | None = None) -> dict:
     """`evaluate_run` of `load_run(workdir, step, untrained=...)`; with `write`, into
     <workdir>/<eval_dir_name(...)>/ (metrics.json, pck.png, predictions.npz, examples.png,
-    and clouds.png for methods that decode a point cloud)."""
+    and clouds.png for methods that decode a point cloud). `dataset`: test on another
+    dataset's test split (a name under the data root or a path), written to eval_on_<name>."""
     workdir = pathlib.Path(workdir)
     run = load_run(workdir, step, untrained=untrained)
-    out_dir = workdir / eval_dir_name(untrained, box_jitter, None if untrained else step) if write else None
-    return evaluate_run(run, box_jitter=box_jitter, out_dir=out_dir)
+    if dataset == run.config.dataset:
+        dataset = None
+    out_dir = workdir / eval_dir_name(untrained, box_jitter, None if untrained else step, dataset) if write else None
+    return evaluate_run(run, box_jitter=box_jitter, out_dir=out_dir, dataset=dataset)
 
 
 def predict_test_split(run: TrainedRun, *, box_jitter: float = 0.0, experiment=None):
@@ -63,13 +79,15 @@ def predict_test_split(run: TrainedRun, *, box_jitter: float = 0.0, experiment=N
     return tuple(np.concatenate(a) for a in (preds, gts, vis))
 
 
-def evaluate_run(run: TrainedRun, *, box_jitter: float = 0.0, out_dir: str | pathlib.Path | None = None) -> dict:
-    """The metrics of `run` on its test split (a dict, JSON-ready); with `out_dir`, also
-    metrics.json, pck.png, predictions.npz, examples.png (and clouds.png) there."""
+def evaluate_run(run: TrainedRun, *, box_jitter: float = 0.0, out_dir: str | pathlib.Path | None = None,
+                 dataset: str | None = None) -> dict:
+    """The metrics of `run` on its test split, or on `dataset`'s (a dict, JSON-ready); with
+    `out_dir`, also metrics.json, pck.png, predictions.npz, examples.png (and clouds.png) there."""
     from jaxhands.training.experiment import build_experiment, hand_crop_config
 
     config = run.config
-    experiment = build_experiment(config)
+    # The training split is not read: a dataset converted with its test split alone will do.
+    experiment = build_experiment(config, test_dataset=dataset, need_train=False)
     pred, gt, visible = predict_test_split(run, box_jitter=box_jitter, experiment=experiment)
     # EvalUtil convention: visible joints only (synthetic visibility comes from the z-buffer).
     metrics = evaluate_keypoints(pred, gt, visible)
@@ -82,7 +100,8 @@ def evaluate_run(run: TrainedRun, *, box_jitter: float = 0.0, out_dir: str | pat
     result = {
         "step": run.step,
         "num_samples": int(pred.shape[0]),
-        "dataset": config.dataset,
+        "dataset": dataset or config.dataset,
+        "trained_on": config.dataset,
         "method": config.method,
         "convention": "hand3d EvalUtil: per-joint mean/median over visible joints, then averaged over joints; "
                       "PCK on linspace(0, 50 mm, 20); AUC of the PCK curve over 20-50 mm, normalised to [0, 1]",
@@ -117,7 +136,7 @@ def _write(run, experiment, result, metrics, pred, gt, visible, out_dir: pathlib
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     plot_pck_curve({config.name: metrics["pck"]}, out_dir / "pck.png",
-                   title=f"3D PCK ({config.dataset}, {pred.shape[0]} samples)")
+                   title=f"3D PCK ({result['dataset']}, {pred.shape[0]} samples)")
     np.savez_compressed(out_dir / "predictions.npz", pred=pred, gt=gt, visible=visible)
     shown = min(NUM_EXAMPLES, pred.shape[0])
     sample_epe = np.linalg.norm(pred - gt, axis=-1).mean(-1) * 1000.0

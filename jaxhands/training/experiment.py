@@ -54,9 +54,9 @@ def stored_image_size(config: ml_collections.ConfigDict) -> int:
     return size
 
 
-def build_sources(config: ml_collections.ConfigDict):
-    """(train source, test source): random-access sources of schema records."""
-    name = config.dataset
+def _dataset_sources(config: ml_collections.ConfigDict, name: str, splits: tuple[str, ...]) -> dict:
+    """{split: random-access source} of dataset `name` (synthetic, stb_skeletons, a name
+    under the data root or a path) for the requested splits."""
     if name == "synthetic":
         from jaxhands.data import ensure_synthetic_dataset, load_split
 
@@ -74,16 +74,28 @@ def build_sources(config: ml_collections.ConfigDict):
                 build()
             multihost_utils.sync_global_devices("jaxhands: synthetic dataset ready")
         path = build()
-        return load_split(path, "train"), load_split(path, "test")
+        return {split: load_split(path, split) for split in splits}
     if name == "stb_skeletons":
         root = config.data_dir or None
-        return STBSkeletonSource("train", root), STBSkeletonSource("test", root)
+        return {split: STBSkeletonSource(split, root) for split in splits}
     from jaxhands.data import load_split
 
     path = pathlib.Path(name).expanduser()
     if not path.exists():
         path = data_root(config) / name
-    return load_split(path, "train"), load_split(path, "test")
+    return {split: load_split(path, split) for split in splits}
+
+
+def build_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None = None, need_train: bool = True):
+    """(train source, test source): random-access sources of schema records, both from
+    config.dataset, or the test split from `test_dataset` (a name or a path: train on A,
+    test on B). need_train=False skips the training split (None), so a dataset that has
+    only a test split can be evaluated."""
+    if test_dataset is None or test_dataset == config.dataset:
+        sources = _dataset_sources(config, config.dataset, ("train", "test") if need_train else ("test",))
+        return sources.get("train"), sources["test"]
+    train = _dataset_sources(config, config.dataset, ("train",))["train"] if need_train else None
+    return train, _dataset_sources(config, test_dataset, ("test",))["test"]
 
 
 @dataclasses.dataclass
@@ -93,13 +105,15 @@ class Experiment:
     train_source: Any
     test_source: Any
     fields: tuple[str, ...]
+    test_dataset: str | None = None  # the test split's dataset when it is not config.dataset
 
     def _select(self, batch: dict, stream: str = "train") -> dict:
         """The method's fields of a batch; a pose-only stream's batches hold pose fields only."""
         wanted = tuple(f for f in self.fields if f in POSE_FIELDS) if stream in POSE_STREAMS else self.fields
         missing = [f for f in wanted if f not in batch]
         if missing:
-            raise KeyError(f"dataset {self.config.dataset!r} lacks field(s) {missing} that method "
+            dataset = self.test_dataset if stream == "test" and self.test_dataset else self.config.dataset
+            raise KeyError(f"dataset {dataset!r} lacks field(s) {missing} that method "
                            f"{self.config.method!r} needs; it has {sorted(batch)}")
         out = {k: batch[k] for k in wanted}
         # keypoints_defined [B, 21]: False for canonical joints a dataset lacks (NYU, ICVL),
@@ -171,7 +185,7 @@ class Experiment:
         for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size,
                                                  hand_crop=hand_crop_config(self.config), box_jitter=box_jitter,
                                                  fields=self.fields):
-            yield self._select(batch)
+            yield self._select(batch, "test")
 
     def example_batch(self) -> dict:
         batch = next(iter(self.eval_batches()))
@@ -181,7 +195,7 @@ class Experiment:
         return batch
 
 
-def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) -> None:
+def check_invariance_joints(config: ml_collections.ConfigDict, example: dict, *, dataset: str | None = None) -> None:
     """The T/S invariances need their root and reference-bone joints in the data: a dataset
     without a wrist (NYU, ICVL) must name other joints, or normalisation would use zeros."""
     if "keypoints_defined" not in example:
@@ -197,16 +211,19 @@ def check_invariance_joints(config: ml_collections.ConfigDict, example: dict) ->
         missing = [layouts.JOINT_NAMES[j] for j in joints if not defined[j]]
         if missing:
             have = [n for n, d in zip(layouts.JOINT_NAMES, defined) if d]
-            raise ValueError(f"config.{field} uses joint(s) {missing} that dataset {config.dataset!r} does not have; "
+            raise ValueError(f"config.{field} uses joint(s) {missing} that dataset {dataset or config.dataset!r} "
+                             "does not have; "
                              f"choose among {have} (e.g. --config.{field}=...)")
 
 
-def build_experiment(config: ml_collections.ConfigDict, *, extra_fields: tuple[str, ...] = ()) -> Experiment:
+def build_experiment(config: ml_collections.ConfigDict, *, extra_fields: tuple[str, ...] = (),
+                     test_dataset: str | None = None, need_train: bool = True) -> Experiment:
     """The method, its data sources and batches of the labels plus the fields the method
-    reads; extra_fields adds ones it does not (e.g. an evaluation's tag images)."""
+    reads; extra_fields adds ones it does not (e.g. an evaluation's tag images).
+    test_dataset / need_train: see `build_sources` (evaluating on another dataset)."""
     method = build_method(config)
-    train_source, test_source = build_sources(config)
+    train_source, test_source = build_sources(config, test_dataset=test_dataset, need_train=need_train)
     fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields) + tuple(extra_fields)))
-    experiment = Experiment(config, method, train_source, test_source, fields)
-    check_invariance_joints(config, experiment.example_batch())
+    experiment = Experiment(config, method, train_source, test_source, fields, test_dataset)
+    check_invariance_joints(config, experiment.example_batch(), dataset=test_dataset or config.dataset)
     return experiment

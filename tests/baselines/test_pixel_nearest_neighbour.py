@@ -45,7 +45,7 @@ def test_test_crops_seen_in_training_are_recovered_exactly(tmp_path, monkeypatch
     build_sources = experiment.build_sources
     train, test = build_sources(config)
     # The test split is the first 10 training records: each is its own nearest neighbour.
-    monkeypatch.setattr(experiment, "build_sources", lambda c: (train, _Subset(train, 10)))
+    monkeypatch.setattr(experiment, "build_sources", lambda c, **_: (train, _Subset(train, 10)))
     exact = pnn.evaluate_pixel_nearest_neighbour(config, pool_size=8)
     assert exact["num_samples"] == 10 and exact["num_train"] == 48
     assert exact["mean_epe_mm"] == pytest.approx(0.0, abs=1e-3) and exact["pa_mean_epe_mm"] < 1e-3

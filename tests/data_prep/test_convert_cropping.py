@@ -21,8 +21,10 @@ def test_crop_intrinsics_project_exactly_onto_the_crop():
     np.testing.assert_allclose(project(xyz, crop_intrinsics(k, box, out)), crop_uv, atol=1e-9)
     np.testing.assert_allclose(crop_uv[:, 0], (project(xyz, k)[:, 0] - 101.7) * 56 / 157.3, atol=1e-9)
     np.testing.assert_allclose(crop_to_full(crop_uv, box, out), project(xyz, k), atol=1e-9)
-    np.testing.assert_array_equal(inside_crop(np.array([[0, 0], [55.9, 39.9], [56, 1], [1, -0.1]]), out),
-                                  [True, True, False, False])
+    # Closed: the crop's edges (u = 56, v = 40) are in the picture, a hundredth beyond is not.
+    np.testing.assert_array_equal(
+        inside_crop(np.array([[0, 0], [55.9, 39.9], [56, 1], [56, 40], [56.01, 1], [1, -0.01], [1, 40.01]]), out),
+        [True, True, True, True, False, False, False])
 
 
 def test_crop_nearest_matches_brute_force():
@@ -90,3 +92,33 @@ def test_box_pixel_mask_matches_pixel_centres():
     rows, cols = np.nonzero(mask)
     # Row centres 1.5 and 2.5, column centres 1.5 .. 4.5 fall inside.
     assert set(zip(rows.tolist(), cols.tolist())) == {(r, c) for r in (1, 2) for c in (1, 2, 3, 4)}
+
+
+def test_a_converted_keypoint_on_the_crop_edge_stays_visible():
+    """hand3d's tight box puts the farthest visible keypoints on the crop's edge; the
+    converter keeps them visible (issue 18: a half-open test dropped them silently)."""
+    from jaxhands.data.converted_builder import ConversionOptions, build_example
+
+    rng = np.random.default_rng(3)
+    k = np.array([[600.0, 0, 320.0], [0, 600.0, 240.0], [0, 0, 1]])
+    options = ConversionOptions(image_size=32, num_points=8)
+    on_edge_seen = 0
+    for trial in range(20):
+        joints = rng.uniform([-0.06, -0.06, 0.5], [0.06, 0.06, 0.6], (21, 3))
+        uv = project(joints, k)
+        box = rgb_crop_box(uv, np.ones(21, bool), uv[9], (640, 480), min_size=1.0)
+        example = build_example(keypoints_3d=joints, keypoints_defined=np.ones(21, bool), keypoints_3d_raw=joints,
+                                full_intrinsics=k, box=box, options=options, hand_side=1, sequence="s", frame=trial,
+                                source=f"trial {trial}", rng=rng)
+        crop_uv = example["keypoints_2d"]
+        on_edge = np.any(np.isclose(crop_uv, 0.0, atol=1e-4) | np.isclose(crop_uv, 32.0, atol=1e-4), axis=1)
+        on_edge_seen += int(on_edge.sum())
+        assert np.all(example["visible"]), (trial, crop_uv[~example["visible"]])
+    assert on_edge_seen >= 20  # every tight box has a keypoint on its edge
+    # Labels still decide: a keypoint the dataset marks hidden stays hidden.
+    labels = np.ones(21, bool)
+    labels[4] = False
+    example = build_example(keypoints_3d=joints, keypoints_defined=np.ones(21, bool), keypoints_3d_raw=joints,
+                            full_intrinsics=k, box=box, options=options, hand_side=1, sequence="s", frame=0,
+                            source="labels", rng=rng, visible_labels=labels)
+    np.testing.assert_array_equal(example["visible"], labels)
