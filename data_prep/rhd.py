@@ -14,7 +14,9 @@ Zimmermann & Brox 2017 (hand3d). Raw layout (the unpacked RHD_published_v2 folde
 
 Rows 0-20 of `xyz` / `uv_vis` are the left hand, 21-41 the right one, each in RHD's
 order (wrist, then each finger tip -> MCP; layout "rhd"). Splits: train = training
-(41258 images), test = evaluation (2728 images).
+(41258 images), test = evaluation (2728 images); whichever of the two folders the raw
+folder holds is converted (`--splits` asks for specific ones), a partial set named
+"..._test_only" / "..._train_only".
 
 Per image (`--hands dominant`, hand3d's choice) the hand with more mask pixels is
 kept (a tie goes to the right hand, as in hand3d); `--hands both` keeps every hand
@@ -36,6 +38,7 @@ import dataclasses
 import functools
 import pathlib
 import pickle
+from typing import Sequence
 
 import numpy as np
 
@@ -110,22 +113,43 @@ def load_annotations(path: pathlib.Path) -> dict[int, dict[str, np.ndarray]]:
     return checked
 
 
-def list_frames(raw: pathlib.Path, hands: str) -> dict[str, list[RHDFrame]]:
-    """The frames of both splits, checking that every listed image's three PNGs exist."""
+def present_splits(raw: pathlib.Path, asked: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The splits to convert: `asked` (each must have its folder), else every split whose
+    folder the raw folder holds (an evaluation-only download builds a test-only set)."""
     raw = pathlib.Path(raw)
-    require_paths(raw, [f"{folder}/anno_{folder}.pickle" for folder in SPLIT_FOLDERS.values()]
-                  + [f"{folder}/{kind}" for folder in SPLIT_FOLDERS.values() for kind in ("color", "depth", "mask")],
-                  "RHD")
-    splits = {}
+    if asked:
+        unknown = [s for s in asked if s not in SPLIT_FOLDERS]
+        if unknown:
+            raise ValueError(f"RHD splits are {sorted(SPLIT_FOLDERS)}; got {unknown}")
+        missing = [f"'{s}' ({raw / SPLIT_FOLDERS[s]})" for s in asked if not (raw / SPLIT_FOLDERS[s]).is_dir()]
+        if missing:
+            raise RawDatasetError(f"RHD: split {' and '.join(missing)} asked for, but its folder is missing")
+        return tuple(s for s in SPLIT_FOLDERS if s in asked)
+    found = tuple(s for s, folder in SPLIT_FOLDERS.items() if (raw / folder).is_dir())
+    if not found:
+        require_paths(raw, list(SPLIT_FOLDERS.values()), "RHD")  # names the folder or both split folders
+    return found
+
+
+def list_frames(raw: pathlib.Path, hands: str, splits: Sequence[str] | None = None) -> dict[str, list[RHDFrame]]:
+    """The frames of the chosen splits (`present_splits`), checking that every listed
+    image's three PNGs exist."""
+    raw = pathlib.Path(raw)
+    folders = [SPLIT_FOLDERS[s] for s in present_splits(raw, splits)]
+    require_paths(raw, [f"{folder}/anno_{folder}.pickle" for folder in folders]
+                  + [f"{folder}/{kind}" for folder in folders for kind in ("color", "depth", "mask")], "RHD")
+    frames = {}
     for split, folder in SPLIT_FOLDERS.items():
+        if folder not in folders:
+            continue
         annotations = load_annotations(raw / folder / f"anno_{folder}.pickle")
         require_paths(raw, [f"{folder}/{kind}/{sample_id:05d}.png" for sample_id in annotations
                             for kind in ("color", "depth", "mask")], "RHD")
         choices = (None,) if hands == "dominant" else (LEFT, RIGHT)
-        splits[split] = [
+        frames[split] = [
             RHDFrame(str(raw), folder, sample_id, a["xyz"], a["uv_vis"], a["K"], hand)
             for sample_id, a in annotations.items() for hand in choices]
-    return splits
+    return frames
 
 
 def _chosen_hand(frame: RHDFrame, left_pixels: int, right_pixels: int) -> int | None:
@@ -170,20 +194,23 @@ def convert_frame(frame: RHDFrame, options: ConversionOptions, root: str):
 
 
 def conversion_spec(raw: pathlib.Path, options: ConversionOptions, *, hands: str = "dominant",
-                    root: str = "wrist") -> ConversionSpec:
-    """Checks the raw folder and describes the conversion (see module doc)."""
+                    root: str = "wrist", splits: Sequence[str] | None = None) -> ConversionSpec:
+    """Checks the raw folder and describes the conversion (see module doc). splits: the
+    splits to convert (default: those the raw folder holds); a partial set is named in the
+    config ("..._test_only"), so it never stands in for a complete conversion."""
     if hands not in ("dominant", "both"):
         raise ValueError(f"hands must be 'dominant' or 'both', got {hands!r}")
     if root not in ("wrist", "palm"):
         raise ValueError(f"root must be 'wrist' or 'palm', got {root!r}")
-    splits = list_frames(raw, hands)
+    frames = list_frames(raw, hands, splits)
+    partial = "" if len(frames) == len(SPLIT_FOLDERS) else "_" + "_".join(frames) + "_only"
     layout = get_layout("rhd")
     return ConversionSpec(
         name=NAME,
-        config_name=f"hands_{hands}_root_{root}_{options.config_suffix()}",
+        config_name=f"hands_{hands}_root_{root}_{options.config_suffix()}{partial}",
         description=(f"Rendered Hand Pose (RHD), {hands} hand(s) per image, hand3d crops, canonical slot 0 = "
                      f"{'palm centre' if root == 'palm' else 'wrist'}."),
-        options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints, splits=splits,
+        options=options, raw_layout=layout.name, num_raw_joints=layout.num_joints, splits=frames,
         convert=functools.partial(convert_frame, options=options, root=root),
         metadata=dict(
             has_rgb=True, has_depth=True, mask_source="labels",
@@ -201,11 +228,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dominant: the hand with more mask pixels (hand3d); both: every hand in view")
     parser.add_argument("--root", choices=("wrist", "palm"), default="wrist",
                         help="canonical slot 0: RHD's wrist, or the palm centre (Spurr et al. 2018)")
+    parser.add_argument("--splits", nargs="+", choices=sorted(SPLIT_FOLDERS), default=None,
+                        help="splits to convert (default: those the raw folder holds, e.g. an evaluation-only "
+                             "download gives a test-only dataset)")
 
 
 def prepare(args: argparse.Namespace):
     import tensorflow_datasets as tfds
 
     tfds.disable_progress_bar()  # the converter shows its own per-split bar
-    spec = conversion_spec(args.raw, common_options(args), hands=args.hands, root=args.root)
+    spec = conversion_spec(args.raw, common_options(args), hands=args.hands, root=args.root, splits=args.splits)
     return build_converted_dataset(spec, args.out, overwrite=args.overwrite, workers=args.workers)

@@ -75,6 +75,8 @@ def main(argv):
     print(f"  mean EPE   {result['mean_epe_mm']:.2f} mm   median EPE {result['median_epe_mm']:.2f} mm   "
           f"PA-EPE {result['pa_mean_epe_mm']:.2f} mm")
     print(f"  AUC 20-50  {result['auc_20_50']:.4f}")
+    print("  per level  " + "   ".join(f"{level} {'n/a' if v is None else f'{v:.2f}'}"
+                                      for level, v in result["joint_level_epe_mm"].items()) + " (mm)")
     print(f"  spread     {result['prediction_spread_mm']:.1f} mm predicted vs {result['ground_truth_spread_mm']:.1f} mm "
           f"true (ratio {result['spread_ratio']:.3f}; ~0 = one constant pose)")
     other = FLAGS.dataset if FLAGS.dataset and result["dataset"] != result["trained_on"] else None

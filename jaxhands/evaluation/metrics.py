@@ -102,6 +102,22 @@ def epe_per_joint(pred, gt, visible=None) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+def joint_level_epe_mm(per_joint_epe_mm) -> dict[str, float]:
+    """{wrist, mcp, pip, dip, tip}: the mean of `epe_per_joint`'s values over each level's
+    joints (geometry.layouts.JOINT_LEVELS), joints never visible (NaN) skipped; NaN for a
+    level with no visible joint. Canonical 21-joint order."""
+    from jaxhands.geometry.layouts import JOINT_LEVELS
+
+    per_joint = np.asarray(per_joint_epe_mm, np.float64)
+    if per_joint.shape != (21,):
+        raise ValueError(f"joint_level_epe_mm expects the 21 canonical joints' EPE, got shape {per_joint.shape}")
+    out = {}
+    for level, joints in JOINT_LEVELS.items():
+        values = per_joint[list(joints)]
+        out[level] = float(np.nanmean(values)) if np.any(np.isfinite(values)) else float("nan")
+    return out
+
+
 def mean_joint_error_mm(pred, gt) -> float:
     """Mean joint error over all joints and all frames (the depth benchmarks' figure), mm."""
     return float(np.mean(joint_errors_mm(pred, gt)))

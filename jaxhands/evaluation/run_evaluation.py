@@ -18,7 +18,7 @@ import re
 import jax
 import numpy as np
 
-from jaxhands.evaluation.metrics import evaluate_keypoints, pa_mean_epe_mm, success_rate_curve
+from jaxhands.evaluation.metrics import evaluate_keypoints, joint_level_epe_mm, pa_mean_epe_mm, success_rate_curve
 from jaxhands.evaluation.spread import batch_spread
 from jaxhands.runs import TrainedRun, load_run
 
@@ -111,6 +111,7 @@ def evaluate_run(run: TrainedRun, *, box_jitter: float = 0.0, out_dir: str | pat
         "auc_0_50": metrics["auc_pck_range"],
         "pck": {"thresholds_mm": metrics["pck"][0], "values": metrics["pck"][1]},
         "per_joint_epe_mm": metrics["per_joint_epe_mm"],
+        "joint_level_epe_mm": joint_level_epe_mm(metrics["per_joint_epe_mm"]),
         "pa_mean_epe_mm": pa_mean_epe_mm(pred, gt, visible),
         "prediction_spread_mm": pred_spread_mm,
         "ground_truth_spread_mm": gt_spread_mm,
@@ -148,7 +149,7 @@ def _write(run, experiment, result, metrics, pred, gt, visible, out_dir: pathlib
         _to_tensorboard(run, result, out_dir)
 
 
-_BOARD_SCALARS = ("mean_epe_mm", "median_epe_mm", "auc_20_50", "pa_mean_epe_mm", "spread_ratio")
+_BOARD_SCALARS = ("mean_epe_mm", "median_epe_mm", "auc_20_50", "pa_mean_epe_mm", "spread_ratio")  # + joint levels
 
 
 def _to_tensorboard(run: TrainedRun, result: dict, out_dir: pathlib.Path) -> None:
@@ -158,6 +159,8 @@ def _to_tensorboard(run: TrainedRun, result: dict, out_dir: pathlib.Path) -> Non
 
     with TensorBoardWriter(run.workdir) as board:
         board.scalars(run.step, {k: result[k] for k in _BOARD_SCALARS}, prefix=f"{out_dir.name}/")
+        board.scalars(run.step, {k: v for k, v in result["joint_level_epe_mm"].items() if v is not None},
+                      prefix=f"{out_dir.name}/epe_mm_")
         for figure in ("pck", "examples", "clouds"):
             if (out_dir / f"{figure}.png").is_file():
                 board.png(run.step, f"{out_dir.name}/{figure}", out_dir / f"{figure}.png")

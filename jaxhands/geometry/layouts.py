@@ -46,6 +46,11 @@ WRIST = 0
 # FINGER_BASE[f] .. FINGER_BASE[f] + 3, base to tip.
 FINGER_BASE = {finger: 1 + 4 * i for i, finger in enumerate(FINGERS)}
 FINGER_TIPS = tuple(FINGER_BASE[f] + 3 for f in FINGERS)
+# Joints by level along the fingers, for per-level errors: the k-th joint of every finger
+# from its base (the thumb's CMC, MCP and IP sit at the fingers' MCP, PIP and DIP levels).
+JOINT_LEVELS: dict[str, tuple[int, ...]] = {
+    "wrist": (WRIST,), **{level: tuple(FINGER_BASE[f] + k for f in FINGERS)
+                          for k, level in enumerate(("mcp", "pip", "dip", "tip"))}}
 
 # Kinematic parent of each joint (-1 for the wrist, the root of the tree).
 PARENTS: tuple[int, ...] = (-1,) + tuple(

@@ -38,15 +38,15 @@ class Checkpointer:
         """keep_steps: checkpoints kept whatever max_to_keep says (the stage ends of a staged
         schedule), besides the latest max_to_keep."""
         self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
-        if keep_steps:
-            from orbax.checkpoint import checkpoint_managers
+        from orbax.checkpoint import checkpoint_managers
 
-            keep = {"preservation_policy": checkpoint_managers.AnyPreservationPolicy([
-                checkpoint_managers.LatestN(max_to_keep), checkpoint_managers.CustomSteps(list(keep_steps))])}
-        else:
-            keep = {"max_to_keep": max_to_keep}
+        # Preservation policies (orbax's replacement for the deprecated max_to_keep).
+        policies = [checkpoint_managers.LatestN(max_to_keep)]
+        if keep_steps:
+            policies.append(checkpoint_managers.CustomSteps(list(keep_steps)))
         options = ocp.CheckpointManagerOptions(
-            save_interval_steps=save_interval_steps, create=True, enable_async_checkpointing=async_save, **keep)
+            save_interval_steps=save_interval_steps, create=True, enable_async_checkpointing=async_save,
+            preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies))
         self.manager = ocp.CheckpointManager(self.directory, options=options)
 
     def latest_step(self) -> int | None:

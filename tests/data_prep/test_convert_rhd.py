@@ -119,7 +119,8 @@ def test_crop_geometry_maps_back_to_the_labels(raw, converted):
         expected_side = np.clip(2 * np.abs(np.clip(uv_labels[visible], 0, 320) - centre).max(), 50, 500)
         np.testing.assert_allclose([box.u0 + box.width / 2, box.v0 + box.height / 2], centre, atol=1e-3)
         np.testing.assert_allclose([box.width, box.height], [expected_side] * 2, rtol=1e-5)
-        inside = np.all((record["keypoints_2d"] >= 0) & (record["keypoints_2d"] < SIZE), axis=1)
+        # Closed crop: the farthest visible keypoint lies on the box's edge and stays visible.
+        inside = np.all((record["keypoints_2d"] >= -1e-3) & (record["keypoints_2d"] <= SIZE + 1e-3), axis=1)
         np.testing.assert_array_equal(record["visible"], visible & inside)
 
 
@@ -228,3 +229,29 @@ def test_training_side_loads_it_by_name(converted):
     for name in ("image", "depth", "mask", "keypoints_2d", "keypoints_3d", "visible", "points", "intrinsics"):
         np.testing.assert_array_equal(batch[name], np.stack([r[name] for r in records]), err_msg=name)
     np.testing.assert_array_equal(batch["hand_side"], [0, 1])
+
+
+def test_builds_the_splits_the_raw_folder_holds(raw, tmp_path):
+    """An evaluation-only download converts to a test-only dataset, named as such; asking for
+    a split whose folder is missing names it (issue 18)."""
+    import shutil
+
+    from jaxhands.data import load_split
+    from jaxhands.data.storage import DatasetNotFoundError
+
+    partial = tmp_path / "raw"
+    shutil.copytree(raw[0], partial)
+    shutil.rmtree(partial / "training")
+    options = ConversionOptions(image_size=SIZE, num_points=POINTS)
+    spec = rhd.conversion_spec(partial, options)
+    assert list(spec.splits) == ["test"] and spec.config_name.endswith("_test_only")
+    with pytest.raises(RawDatasetError, match=r"split 'train' \(.*training\) asked for"):
+        rhd.conversion_spec(partial, options, splits=["train", "test"])
+    result = build_converted_dataset(spec, tmp_path / "out", workers=1)
+    assert len(load_split(result.path, "test")) == len(rhd.conversion_spec(raw[0], options).splits["test"])
+    with pytest.raises(DatasetNotFoundError, match="has no split 'train'; splits: \\['test'\\]"):
+        load_split(result.path, "train")
+    # A folder with neither split names both.
+    shutil.rmtree(partial / "evaluation")
+    with pytest.raises(RawDatasetError, match="training.*evaluation|evaluation.*training"):
+        rhd.conversion_spec(partial, options)

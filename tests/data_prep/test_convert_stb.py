@@ -83,7 +83,8 @@ def test_stereo_geometry_and_crop(raw, converted):
         np.testing.assert_allclose([box.u0 + box.width / 2, box.v0 + box.height / 2], uv[9], atol=1e-3)
         half = max(np.abs(np.clip(uv, 0, [640, 480]) - uv[9]).max(), 25.0)
         np.testing.assert_allclose(box.width, 2 * half, rtol=1e-5)
-        assert record["visible"].all() == bool(np.all((record["keypoints_2d"] >= 0) & (record["keypoints_2d"] < SIZE)))
+        uv_crop = record["keypoints_2d"]  # the closed crop: a keypoint on its edge is inside
+        assert record["visible"].all() == bool(np.all((uv_crop >= -1e-3) & (uv_crop <= SIZE + 1e-3)))
         # No depth, mask or points in the stereo views: zeros, flagged.
         assert not record["depth"].any() and not record["mask"].any() and not record["points"].any()
         assert not record["has_points"]

@@ -241,3 +241,19 @@ def test_procrustes_fits_on_visible_joints_only():
     np.testing.assert_allclose(errors[:, :20], 0.0, atol=1e-7)
     assert np.all(errors[:, 20] > 100.0)  # transformed, but not fitted
     assert pa_mean_epe_mm(pred, gt, visible) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_joint_level_errors_by_hand():
+    from jaxhands.evaluation.metrics import epe_per_joint, joint_level_epe_mm
+
+    gt = np.zeros((3, 21, 3))
+    pred = gt.copy()
+    pred[..., 0] = (np.arange(21) + 1) / 1000.0  # joint j is off by j + 1 mm in every sample
+    levels = joint_level_epe_mm(epe_per_joint(pred, gt))
+    # Finger bases are joints 1, 5, 9, 13, 17 (errors 2, 6, ..., 18 mm); each level is one joint further.
+    assert levels == pytest.approx({"wrist": 1.0, "mcp": 10.0, "pip": 11.0, "dip": 12.0, "tip": 13.0})
+    visible = np.ones((3, 21), bool)
+    visible[:, 1] = False  # the thumb CMC never visible: skipped, not counted as 0
+    assert joint_level_epe_mm(epe_per_joint(pred, gt, visible))["mcp"] == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="21 canonical joints"):
+        joint_level_epe_mm(np.zeros(20))
