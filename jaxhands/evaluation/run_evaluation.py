@@ -153,17 +153,19 @@ _BOARD_SCALARS = ("mean_epe_mm", "median_epe_mm", "auc_20_50", "pa_mean_epe_mm",
 
 
 def _to_tensorboard(run: TrainedRun, result: dict, out_dir: pathlib.Path) -> None:
-    """The headline metrics and the figures, at the evaluated step, under the folder's name
-    (eval/, eval_step1500/, eval_box_jitter0.1/...), into the workdir's TensorBoard files."""
+    """The headline metrics and the figures, at the evaluated step, under test_split/<folder>/
+    (test_split/eval/, test_split/eval_on_stb/, ...), into the workdir's TensorBoard files:
+    apart from training's eval/* tags, which are its quick check on a few test batches."""
     from jaxhands.training.tensorboard import TensorBoardWriter
 
     with TensorBoardWriter(run.workdir) as board:
-        board.scalars(run.step, {k: result[k] for k in _BOARD_SCALARS}, prefix=f"{out_dir.name}/")
+        tag = f"test_split/{out_dir.name}/"
+        board.scalars(run.step, {k: result[k] for k in _BOARD_SCALARS}, prefix=tag)
         board.scalars(run.step, {k: v for k, v in result["joint_level_epe_mm"].items() if v is not None},
-                      prefix=f"{out_dir.name}/epe_mm_")
+                      prefix=tag + "epe_mm_")
         for figure in ("pck", "examples", "clouds"):
             if (out_dir / f"{figure}.png").is_file():
-                board.png(run.step, f"{out_dir.name}/{figure}", out_dir / f"{figure}.png")
+                board.png(run.step, tag + figure, out_dir / f"{figure}.png")
 
 
 def _plot_decoded_clouds(run: TrainedRun, experiment, path: pathlib.Path) -> None:

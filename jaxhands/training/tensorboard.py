@@ -2,8 +2,10 @@
 (which stays the record every tool here reads).
 
     <workdir>/tensorboard/events.out.tfevents.*   every log step's scalars (loss terms,
-                                                  spread, quick eval, speed), and eval.py's
-                                                  metrics and figures at the evaluated step
+                                                  spread, quick eval eval/*, speed), and
+                                                  eval.py's whole-test-split metrics and
+                                                  figures (test_split/<eval folder>/*) at
+                                                  the evaluated step
 
 Watch runs with `pip install tensorboard && tensorboard --logdir workdirs/`. The files are
 written by tensorboardX (the event format without TensorFlow). A resumed run opens a new

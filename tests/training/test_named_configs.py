@@ -71,9 +71,10 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
     for name in set(log[0]) - {"step"}:
         assert [(s, pytest.approx(v, rel=1e-6)) for s, v in scalars[board_tag(name)]] == [
             (r["step"], r[name]) for r in log], name
-    assert scalars["eval/mean_epe_mm"] == [(4, pytest.approx(metrics["mean_epe_mm"], rel=1e-6))]
-    assert scalars["eval/pa_mean_epe_mm"] == [(4, pytest.approx(metrics["pa_mean_epe_mm"], rel=1e-6))]
-    assert set(images) == {"eval/pck", "eval/examples", "eval/clouds"}
+    assert scalars["test_split/eval/mean_epe_mm"] == [(4, pytest.approx(metrics["mean_epe_mm"], rel=1e-6))]
+    assert scalars["test_split/eval/pa_mean_epe_mm"] == [(4, pytest.approx(metrics["pa_mean_epe_mm"], rel=1e-6))]
+    assert scalars["test_split/eval/epe_mm_tip"] == [(4, pytest.approx(metrics["joint_level_epe_mm"]["tip"]))]
+    assert set(images) == {"test_split/eval/pck", "test_split/eval/examples", "test_split/eval/clouds"}
     assert all(value[0][0] == 4 and value[0][1][:4] == b"\x89PNG" for value in images.values())
     traces = list((workdir / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
     assert len(traces) == 1 and traces[0].stat().st_size > 1000
