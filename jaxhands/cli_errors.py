@@ -58,11 +58,12 @@ def user_error_types() -> tuple[type, ...]:
     """The errors whose message is the whole report (module docstring)."""
     from jaxhands.configs.loader import ConfigError
     from jaxhands.configs.workdir_record import IncompatibleResumeError
-    from jaxhands.data.storage import CorruptShardError
+    from jaxhands.data.storage import CorruptShardError, DatasetNotFoundError
     from jaxhands.runs import NotAWorkdirError
     from jaxhands.training.checkpoints import CheckpointDamagedError
 
-    return ConfigError, IncompatibleResumeError, CorruptShardError, NotAWorkdirError, CheckpointDamagedError
+    return (ConfigError, IncompatibleResumeError, CorruptShardError, DatasetNotFoundError, NotAWorkdirError,
+            CheckpointDamagedError)
 
 
 @contextlib.contextmanager

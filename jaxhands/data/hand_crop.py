@@ -159,12 +159,6 @@ def depth_box(sample: Mapping[str, Any], config: HandCropConfig) -> tuple[croppi
     return cropping.cube_crop_box(centre, config.cube_size_m * config.margin, sample["intrinsics"]), centre
 
 
-def inside_closed_crop(uv_crop, out_size: int, tolerance: float = 1e-3) -> np.ndarray:
-    """bool [J]: crop coordinates in the closed square [0, out_size]^2 (`cropping.inside_crop`:
-    hand3d's tight box puts the extreme visible keypoints exactly on its edge)."""
-    return cropping.inside_crop(uv_crop, out_size, tolerance)
-
-
 def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -> dict[str, Any]:
     """Every image-frame field of `sample` moved into `box`, resampled to out_size."""
     out = dict(sample)
@@ -178,7 +172,7 @@ def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -
         uv = cropping.full_to_crop(sample["keypoints_2d"], box, out_size)
         out["keypoints_2d"] = uv.astype(np.float32)
         if "visible" in sample:
-            out["visible"] = np.asarray(sample["visible"], bool) & inside_closed_crop(uv, out_size)
+            out["visible"] = np.asarray(sample["visible"], bool) & cropping.inside_crop(uv, out_size)
     if "intrinsics" in sample:
         out["intrinsics"] = cropping.crop_intrinsics(sample["intrinsics"], box, out_size).astype(np.float32)
     return out

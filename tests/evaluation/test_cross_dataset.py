@@ -87,6 +87,11 @@ def test_eval_py_dataset_flag(setup):
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"24 test samples ({other}; trained on synthetic)" in run.stdout, run.stdout
     assert "eval_on_" in run.stdout and "metrics.json" in run.stdout
+    # A dataset that is not there: one line naming the folder and how to prepare one.
+    missing = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}", f"--dataset={workdir / 'nowhere'}"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr, missing.stderr[-2000:]
+    assert "nowhere" in missing.stderr and "python -m data_prep" in missing.stderr
     # The prediction-file mode keeps its check on --dataset.
     bad = subprocess.run([sys.executable, "eval.py", "--predictions=a.txt", "--ground_truth=b.txt", "--dataset=stb"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
