@@ -87,9 +87,14 @@ def _optimisation_fields(c: ml_collections.ConfigDict) -> None:
 
 def _model_fields(c: ml_collections.ConfigDict) -> None:
     c.latent_dim = 64
-    # MLP encoders/decoders of keypoints (Spurr et al.: 6 layers of 512).
+    # MLP encoders/decoders of keypoints: `mlp_layers` hidden Linear(mlp_width) + ReLU layers,
+    # then the output layer. Spurr et al. Table 3 has five hidden layers of 512; the default
+    # 6 is one more (the README's lifting figures were measured with it).
     c.mlp_width = 512
     c.mlp_layers = 6
+    # Their hidden layers' initialiser: "lecun_normal" (Flax's default) or "he_normal" (for
+    # ReLU; the image configs use it: issue 25, a deep decoder's slow start).
+    c.mlp_kernel_init = "lecun_normal"
     # ResNet image encoders (Spurr et al.: ResNet-18 of width 64).
     c.resnet_depth = 18  # 18, 34 or 50
     c.resnet_width = 64

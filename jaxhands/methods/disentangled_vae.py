@@ -62,17 +62,19 @@ class DisentangledVAE:
         self.invariances = Invariances.from_config(config)
         self.predict_from = config.input_modality
         self.input = get_modality(config.input_modality)
-        width, layers = config.mlp_width, config.mlp_layers
+        width, layers, init = config.mlp_width, config.mlp_layers, config.mlp_kernel_init
         # The factor posteriors start narrow (config.encoder_logvar_init, as the image
         # encoders do): from sigma 1, seed 1 of the disentangling stage encoded only one
         # row of the viewpoint and stayed there (issue 16; docs/results/dvae_disentangle_probes.json).
         logvar = config.encoder_logvar_init
         self.modules = {
-            "enc_cpose": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, logvar_init=logvar),
-            "enc_view": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, logvar_init=logvar),
-            "dec_pose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
-            "dec_cpose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
-            "dec_view": MLPDecoder(output_shape=(VIEW_SIZE,), width=width, num_layers=layers),
+            "enc_cpose": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, kernel_init=init,
+                                    logvar_init=logvar),
+            "enc_view": MLPEncoder(latent_dim=self.factor_dim, width=width, num_layers=layers, kernel_init=init,
+                                   logvar_init=logvar),
+            "dec_pose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers, kernel_init=init),
+            "dec_cpose": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers, kernel_init=init),
+            "dec_view": MLPDecoder(output_shape=(VIEW_SIZE,), width=width, num_layers=layers, kernel_init=init),
             f"enc_{self.predict_from}": self.input.make_encoder(config)}
         self.groups = tuple(self.modules)
         self.batch_fields = tuple(dict.fromkeys(("keypoints_3d", "hand_side") + self.input.fields))

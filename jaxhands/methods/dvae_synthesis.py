@@ -67,12 +67,12 @@ class DisentangledSynthesisVAE:
         self.predict_from = "rgb"
         self.pose, self.rgb, self.tag = get_modality("kp3d"), get_modality("rgb"), get_modality("tag")
         half = with_latent_dim(config, k)
-        width, layers = config.mlp_width, config.mlp_layers
+        width, layers, init = config.mlp_width, config.mlp_layers, config.mlp_kernel_init
         self.modules = {
-            "enc_kp3d": MLPEncoder(latent_dim=k, width=width, num_layers=layers),
+            "enc_kp3d": MLPEncoder(latent_dim=k, width=width, num_layers=layers, kernel_init=init),
             "enc_tag": self.tag.make_encoder(half),
             "dec_rgb": self.rgb.make_decoder(config),
-            "dec_kp3d": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
+            "dec_kp3d": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers, kernel_init=init),
             "dec_tag": self.tag.make_decoder(config),
             "enc_rgb": self.rgb.make_encoder(config)}
         self.groups = tuple(self.modules)

@@ -73,12 +73,12 @@ class DisentangledSynthesisZuVAE(DisentangledSynthesisVAE):
         self.invariances = Invariances.from_config(config)
         self.predict_from = "rgb"
         self.pose, self.rgb = get_modality("kp3d"), get_modality("rgb")
-        width, layers = config.mlp_width, config.mlp_layers
+        width, layers, init = config.mlp_width, config.mlp_layers, config.mlp_kernel_init
         self.modules = {
-            "enc_kp3d": MLPEncoder(latent_dim=k, width=width, num_layers=layers),
+            "enc_kp3d": MLPEncoder(latent_dim=k, width=width, num_layers=layers, kernel_init=init),
             "enc_u": self.rgb.make_encoder(with_latent_dim(config, k)),
             "dec_rgb": self.rgb.make_decoder(config),
-            "dec_kp3d": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers),
+            "dec_kp3d": MLPDecoder(output_shape=(21, 3), width=width, num_layers=layers, kernel_init=init),
             "enc_rgb": self.rgb.make_encoder(config)}
         self.groups = tuple(self.modules)
         self.batch_fields = ("image", "keypoints_3d", "hand_side")

@@ -130,13 +130,13 @@ def mlp_encoder(config):
     """Spurr et al.'s fully connected encoder for vector inputs (2D / 3D keypoints):
     `mlp_layers` x `mlp_width` ReLU layers to (mu, logvar) of size `latent_dim`."""
     return MLPEncoder(latent_dim=config.latent_dim, width=config.mlp_width,
-                      num_layers=config.mlp_layers)
+                      num_layers=config.mlp_layers, kernel_init=config.mlp_kernel_init)
 
 
 def _mlp_decoder(shape):
     def make(config):
         return MLPDecoder(output_shape=shape, width=config.mlp_width,
-                          num_layers=config.mlp_layers)
+                          num_layers=config.mlp_layers, kernel_init=config.mlp_kernel_init)
     return make
 
 

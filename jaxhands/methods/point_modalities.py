@@ -123,7 +123,7 @@ def _folding_decoder(config):
 
 def _pose_decoder(config):
     return MLPDecoder(output_shape=(layouts.NUM_JOINTS, 3), width=config.pose_decoder_width,
-                      num_layers=config.pose_decoder_layers)
+                      num_layers=config.pose_decoder_layers, kernel_init=config.mlp_kernel_init)
 
 
 def _cloud_loss_options(config):
