@@ -130,6 +130,9 @@ def test_all_four_stages_train_and_evaluate_through_the_command_lines(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 8 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
+    from tests.methods.command_lines import assert_scores_another_dataset
+
+    assert_scores_another_dataset(workdir, tmp_path / "other")
     run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3",
                           "--num_prior=4"], cwd=root, env=env, capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]

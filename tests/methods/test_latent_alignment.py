@@ -216,7 +216,7 @@ def test_is_a_latent_model_whose_walk_ends_decode_the_two_inputs():
 
 
 def test_sample_py_draws_a_yang19_run(tmp_path):
-    from tests.methods.command_lines import run_script
+    from tests.methods.command_lines import assert_scores_another_dataset, run_script
 
     from jaxhands.configs import load_config
     from jaxhands.training.loop import train
@@ -229,3 +229,4 @@ def test_sample_py_draws_a_yang19_run(tmp_path):
     run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
     samples = np.load(workdir / "samples" / "samples.npz")
     assert samples["prior"].shape == (4, 21, 3) and samples["walks"].shape == (1, 3, 21, 3)
+    assert_scores_another_dataset(workdir, tmp_path / "other")
