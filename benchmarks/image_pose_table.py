@@ -50,7 +50,8 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
 
     config = load_config(workdir)
     row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
-           "num_train_steps": config.num_train_steps, "crop": config.hand_crop.to_dict(),
+           "num_train_steps": config.num_train_steps, "lr_schedule": config.lr_schedule,
+           "mlp_layers": config.mlp_layers, "crop": config.hand_crop.to_dict(),
            "augment": config.augment.to_dict(),
            "num_train_images": config.synthetic_num_train}
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))

@@ -32,7 +32,8 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     """Spurr et al. 2018 image ("rgb" | "depth") -> 3D cross-modal VAE, Var. `variant`.
 
     CPU-sized: 64 px crops, a ResNet-18 of width 16 (the paper's is 64; the `*_gpu256`
-    configs use 64 at 256 px), batch 32, lr 1e-3, 20 000 synthetic training hands. Var. 3's
+    configs use 64 at 256 px), two hidden layers in the keypoint MLPs (the paper's five: the
+    `_gpu256` configs), batch 32, lr 1e-3, 20 000 synthetic training hands. Var. 3's
     x_i -> x_i pair is the image self-reconstruction (Table 4 decoder at `image_size`).
     """
     if input_modality not in ("rgb", "depth"):

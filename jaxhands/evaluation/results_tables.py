@@ -1,0 +1,128 @@
+"""README tables generated from the results files, so that the two never disagree.
+
+    python -m jaxhands.evaluation.results_tables docs/results/crop_protocol_mlp2_depth.json ...
+
+reads image -> 3D results files written by `benchmarks/image_pose_table.py` ({"command",
+"rows": [...]}: one row per trained run with its baselines) and prints one Markdown table:
+a row per run, a row per config over its seeds (mean ± half the range, which for two
+seeds is their standard deviation), and the baselines of the shared test split (mean
+pose, the articulation floor, the nearest training crop in pixels per input, untrained).
+Ratios are to the mean pose. Every figure is mean EPE in mm over visible joints (hand3d
+EvalUtil), PA-EPE after per-hand similarity alignment, spread = prediction spread /
+ground-truth spread (~0: one constant pose).
+
+The README marks each generated table with the command that rebuilds it:
+
+    <!-- generated: python -m jaxhands.evaluation.results_tables FILE ... -->
+    | run | ... |
+    <!-- end generated -->
+
+and a test regenerates every marked table and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import sys
+from typing import Sequence
+
+HEADER = ("| run | steps | mean EPE | × mean pose | PA-EPE | spread | box ±10 % / ±20 % |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
+MARKER = re.compile(r"<!-- generated: python -m jaxhands\.evaluation\.results_tables (?P<files>[^>]*?) -->\n"
+                    r"(?P<table>.*?)\n<!-- end generated -->", re.S)
+# Baselines of one test split agree to this many mm across files (they are deterministic).
+_SAME_SPLIT_TOLERANCE_MM = 1e-6
+
+
+def load_rows(paths: Sequence[str | pathlib.Path]) -> list[dict]:
+    """The runs of every file, in order; each row remembers its file (`_file`)."""
+    rows = []
+    for path in paths:
+        path = pathlib.Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"results file {path} does not exist") from None
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not data["rows"]:
+            raise ValueError(f"{path}: expected a JSON object with a non-empty 'rows' list "
+                             f"(benchmarks/image_pose_table.py --out)")
+        for row in data["rows"]:
+            missing = [k for k in ("name", "input", "seed", "trained", "untrained", "mean_pose", "mean_articulation",
+                                   "pixel_nearest_neighbour") if k not in row]
+            if missing:
+                raise ValueError(f"{path}: a row lacks {missing} (run {row.get('workdir', '?')})")
+            rows.append(dict(row, _file=str(path)))
+    return rows
+
+
+def _jitter(row: dict) -> str:
+    boxes = [row[k]["mean_epe_mm"] for k in ("box_jitter_0.1", "box_jitter_0.2") if k in row]
+    return " / ".join(f"{v:.2f}" for v in boxes)
+
+
+def _check_same_split(rows: list[dict]) -> float:
+    means = {r["_file"]: r["mean_pose"]["mean_epe_mm"] for r in rows}
+    reference = rows[0]["mean_pose"]["mean_epe_mm"]
+    if any(abs(v - reference) > _SAME_SPLIT_TOLERANCE_MM for v in means.values()):
+        raise ValueError(f"the files were measured on different test splits (mean-pose EPE per file: {means}); "
+                         f"one table compares runs on one split")
+    return reference
+
+
+def _pm(values: Sequence[float], digits: int = 2) -> str:
+    centre = sum(values) / len(values)
+    half_range = (max(values) - min(values)) / 2
+    return f"{centre:.{digits}f} ± {half_range:.{digits}f}"
+
+
+def image_pose_markdown(rows: list[dict]) -> str:
+    """The Markdown table of `rows` (load_rows), header included, no trailing newline."""
+    base = _check_same_split(rows)
+    lines = [HEADER]
+    for r in rows:
+        t = r["trained"]
+        lines.append(f"| {r['name']}, seed {r['seed']} | {t['step']} | {t['mean_epe_mm']:.2f} | "
+                     f"{t['mean_epe_mm'] / base:.3f} | {t['pa_mean_epe_mm']:.2f} | {t['spread_ratio']:.2f} | "
+                     f"{_jitter(r)} |")
+    by_config: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_config.setdefault((r["name"], r["trained"]["step"]), []).append(r)
+    for (name, step), group in by_config.items():
+        if len(group) < 2:
+            continue
+        epe = [g["trained"]["mean_epe_mm"] for g in group]
+        lines.append(f"| **{name}, {len(group)} seeds** | {step} | **{_pm(epe)}** | "
+                     f"{_pm([e / base for e in epe], 3)} | "
+                     f"{_pm([g['trained']['pa_mean_epe_mm'] for g in group])} | "
+                     f"{_pm([g['trained']['spread_ratio'] for g in group])} | |")
+    articulation = rows[0]["mean_articulation"]
+    lines.append(f"| mean pose | – | {base:.2f} | 1 | {rows[0]['mean_pose']['pa_mean_epe_mm']:.2f} | 0 | |")
+    lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint) | – | "
+                 f"{articulation['mean_epe_mm']:.2f} | {articulation['mean_epe_mm'] / base:.3f} | "
+                 f"{articulation['pa_mean_epe_mm']:.2f} | | |")
+    for modality in dict.fromkeys(r["input"] for r in rows):
+        nn = next(r["pixel_nearest_neighbour"] for r in rows if r["input"] == modality)
+        lines.append(f"| nearest training crop in pixels, {modality} | – | {nn['mean_epe_mm']:.2f} | "
+                     f"{nn['mean_epe_mm'] / base:.3f} | {nn['pa_mean_epe_mm']:.2f} | | |")
+    untrained = [r["untrained"]["mean_epe_mm"] for r in rows]
+    lines.append(f"| untrained | 0 | {min(untrained):.2f}–{max(untrained):.2f} | "
+                 f"{min(untrained) / base:.3f}–{max(untrained) / base:.3f} | | | |")
+    return "\n".join(lines)
+
+
+def generated_tables(markdown: str) -> list[tuple[list[str], str]]:
+    """[(files, table as written)] for every generated table marked in `markdown`."""
+    return [(m.group("files").split(), m.group("table")) for m in MARKER.finditer(markdown)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    files = list(sys.argv[1:] if argv is None else argv)
+    if not files:
+        raise SystemExit("usage: python -m jaxhands.evaluation.results_tables RESULTS.json ...")
+    print(image_pose_markdown(load_rows(files)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""README tables generated from results files (issue 26 item 3): hand-computed rows, clear
+errors, and every generated table in the README still matching its files."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from jaxhands.evaluation.results_tables import generated_tables, image_pose_markdown, load_rows
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _row(seed, epe, pa, spread, *, mean_pose=100.0, name="spurr18_depth_to_3d_var1", step=900, jitter=True):
+    row = {"name": name, "input": "depth", "seed": seed,
+           "trained": {"step": step, "mean_epe_mm": epe, "pa_mean_epe_mm": pa, "spread_ratio": spread},
+           "untrained": {"mean_epe_mm": 100.5 + seed},
+           "mean_pose": {"mean_epe_mm": mean_pose, "pa_mean_epe_mm": 35.0},
+           "mean_articulation": {"mean_epe_mm": 25.0, "pa_mean_epe_mm": 20.0},
+           "pixel_nearest_neighbour": {"mean_epe_mm": 70.0, "pa_mean_epe_mm": 22.0}}
+    if jitter:
+        row["box_jitter_0.1"], row["box_jitter_0.2"] = {"mean_epe_mm": epe + 1}, {"mean_epe_mm": epe + 5}
+    return row
+
+
+def _write(tmp_path, name, rows):
+    path = tmp_path / name
+    path.write_text(json.dumps({"command": "test", "rows": rows}))
+    return path
+
+
+def test_rows_seed_summary_and_baselines_are_hand_computed(tmp_path):
+    a = _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9)])
+    b = _write(tmp_path, "b.json", [_row(1, 50.0, 22.0, 0.8, jitter=False)])
+    lines = image_pose_markdown(load_rows([a, b])).splitlines()
+    assert lines[2] == "| spurr18_depth_to_3d_var1, seed 0 | 900 | 40.00 | 0.400 | 20.00 | 0.90 | 41.00 / 45.00 |"
+    assert lines[3] == "| spurr18_depth_to_3d_var1, seed 1 | 900 | 50.00 | 0.500 | 22.00 | 0.80 |  |"
+    # Two seeds: mean 45, half the range 5 (their standard deviation).
+    assert lines[4] == ("| **spurr18_depth_to_3d_var1, 2 seeds** | 900 | **45.00 ± 5.00** | 0.450 ± 0.050 | "
+                        "21.00 ± 1.00 | 0.85 ± 0.05 | |")
+    assert lines[5] == "| mean pose | – | 100.00 | 1 | 35.00 | 0 | |"
+    assert lines[6].endswith("| – | 25.00 | 0.250 | 20.00 | | |")
+    assert lines[7] == "| nearest training crop in pixels, depth | – | 70.00 | 0.700 | 22.00 | | |"
+    assert lines[8] == "| untrained | 0 | 100.50–101.50 | 1.005–1.015 | | | |"
+    assert len(lines) == 9
+
+
+def test_runs_of_different_lengths_are_not_pooled(tmp_path):
+    path = _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9), _row(1, 60.0, 20.0, 0.9, step=300)])
+    assert "seeds**" not in image_pose_markdown(load_rows([path]))
+
+
+def test_files_from_different_test_splits_are_refused(tmp_path):
+    a = _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9)])
+    b = _write(tmp_path, "b.json", [_row(1, 50.0, 22.0, 0.8, mean_pose=98.0)])
+    with pytest.raises(ValueError, match="different test splits"):
+        image_pose_markdown(load_rows([a, b]))
+
+
+def test_bad_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.json does not exist"):
+        load_rows([tmp_path / "nowhere.json"])
+    row = _row(0, 40.0, 20.0, 0.9)
+    del row["mean_articulation"]
+    with pytest.raises(ValueError, match=r"bad.json: a row lacks \['mean_articulation'\]"):
+        load_rows([_write(tmp_path, "bad.json", [row])])
+    with pytest.raises(ValueError, match="empty.json: expected a JSON object with a non-empty 'rows' list"):
+        load_rows([_write(tmp_path, "empty.json", [])])
+
+
+def test_every_generated_readme_table_matches_its_results_files():
+    tables = generated_tables((ROOT / "README.md").read_text())
+    assert tables, "the README has no generated table"
+    for files, written in tables:
+        assert written == image_pose_markdown(load_rows([ROOT / f for f in files])), files
