@@ -208,7 +208,7 @@ def test_disentangling_stage_learns_poses_whose_viewpoint_swaps():
 def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     import json
 
-    from tests.methods.command_lines import assert_scores_another_dataset, logged_phases, run_script
+    from tests.methods.command_lines import logged_phases, run_script
 
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
@@ -218,7 +218,6 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     run_script("train.py", "--config=yangyao19_dvae_pose_depth", *overrides, f"--workdir={workdir}", "--noprogress")
     assert logged_phases(workdir) == [{"disentangle"}, {"embed"}]
     run_script("eval.py", f"--workdir={workdir}")
-    assert_scores_another_dataset(workdir, tmp_path / "other")
     run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 6 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
