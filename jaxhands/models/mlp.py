@@ -14,8 +14,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 # Initialisers of the hidden ReLU layers. Flax's default, LeCun normal (variance 1 / fan_in),
-# halves the signal's variance at every ReLU layer: through Table 3's six layers the output
-# starts 8x smaller than the input and an image -> 3D decoder stays near the mean pose for
+# halves the signal's variance at every ReLU layer: through the default six hidden layers the
+# output starts 8x smaller than the input and an image -> 3D decoder stays near the mean pose for
 # ~1500 steps (issue 25). He normal (variance 2 / fan_in) keeps the variance through ReLUs.
 HIDDEN_INITS = {"lecun_normal": nn.initializers.lecun_normal, "he_normal": nn.initializers.he_normal}
 
