@@ -21,6 +21,7 @@ import ml_collections
 
 from jaxhands.configs import load_config
 from jaxhands.data.schema import shape_batch
+from jaxhands.training.state import jit_run_once
 
 
 class NotAWorkdirError(FileNotFoundError):
@@ -51,12 +52,14 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained:
                                 "(python train.py --workdir ...)?")
     config = load_config(workdir)
     method = build_method(config)
-    params, model_state = initial_params(method, config)
     if untrained:
-        return TrainedRun(workdir, config, method, params, model_state, 0)
+        return TrainedRun(workdir, config, method, *initial_params(method, config), 0)
     device = device or jax.local_devices()[0]
     placement = jax.sharding.SingleDeviceSharding(device)
-    abstract = {"params": params, "model_state": model_state, "step": jax.numpy.zeros((), jax.numpy.int32)}
+    # The checkpoint gives the values: only the shapes of init are needed, so init is traced,
+    # never compiled (XLA's compile of a ResNet init is 5-12 s on 2 CPU cores).
+    params, model_state = jax.eval_shape(method.init, jax.random.key(0), shape_batch(config.image_size, config.num_points))
+    abstract = {"params": params, "model_state": model_state, "step": jax.ShapeDtypeStruct((), jax.numpy.int32)}
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=placement), abstract)
     checkpointer = Checkpointer(workdir)
     try:
@@ -70,4 +73,4 @@ def initial_params(method, config: ml_collections.ConfigDict) -> tuple[dict, dic
     """(params, model_state) exactly as `train()` initialises them for `config.seed`
     (jaxhands.training.state.create_train_state): init depends on shapes, not values."""
     init_rng, _ = jax.random.split(jax.random.key(config.seed))
-    return jax.jit(method.init)(init_rng, shape_batch(config.image_size, config.num_points))
+    return jit_run_once(method.init)(init_rng, shape_batch(config.image_size, config.num_points))

@@ -183,9 +183,10 @@ def _crossing_nets_fields(c: ml_collections.ConfigDict) -> None:
     # Unspecified for pose estimation; 1 squeezes both factors (recon 0.76x / 0.66x the mean pose).
     c.dvae_beta_disentangle = 0.01  # KL weight of the disentangling step
     c.dvae_beta_embed = 0.01  # KL weight of the embedding step (the paper's beta-triple-prime)
-    # The synthesis variants' KL weight on the pose factor z_p alone (None: dvae_beta_disentangle,
-    # the paper's one beta). At 32 px that beta is 1.56 and z_p collapses to the prior
-    # (docs/results/dvae_synthesis.json, dvae_zu*.json); the pose dVAE learns its pose at 0.01.
+    # The synthesis variants' KL weight on the pose factor z_p alone, in both stages (None: the
+    # paper's one beta, dvae_beta_disentangle, then beta' = dvae_beta_embed). At 32 px that beta
+    # is 1.56 and z_p collapses to the prior (docs/results/dvae_synthesis.json, dvae_zu*.json);
+    # the pose dVAE learns its pose at 0.01.
     c.dvae_beta_pose = placeholder(float)
     # Sec. 4.4 with labelled_fraction < 1: "poses" (the labelled records' poses: the
     # supervised baseline) or "all_poses" (every record's, unpaired: semi-supervised).

@@ -15,11 +15,12 @@ Groups (k = latent_dim / 2) and the two stages of Alg. 1 (dvae_disentangle_steps
     embed        enc_rgb (ResNet, latent_dim) only; every decoder frozen, run on its stored
                  batch statistics
         L = lx ||x - Dx(z)||^2 + ly (||p - Dp(z[:k])||^2 + ||t - Dt(z[k:])||^2)
-            + beta_emb KL(q(z | x))                                           (Eq. 4)
+            + beta_pose' KL(q(z_p | x)) + beta_emb KL(q(z_t | x))             (Eq. 4)
 x is the RGB crop and t its tag image, both in [-0.5, 0.5]; p the library's T/S-normalised
 3D pose (kp3d); squared errors summed over coordinates and pixels (spec A3: beta = 100 is
 meant against summed image errors), averaged over the batch. beta_pose is
-config.dvae_beta_pose, by default beta_dis (the paper's single beta).
+config.dvae_beta_pose, by default beta_dis (the paper's single beta); in the embedding,
+beta_pose' is config.dvae_beta_pose too, by default beta_emb (the paper's one beta').
 
 transfer: Dx([z_p of one batch, z_t of another]) - Fig. 6's pose transfer; predict: the
 pose Dp(mu[:k]) of the image's posterior mean, in camera coordinates with the
@@ -186,13 +187,24 @@ class DisentangledSynthesisVAE:
         c = self.config
         return c.dvae_beta_disentangle if c.dvae_beta_pose is None else c.dvae_beta_pose
 
+    @property
+    def beta_embed_pose(self) -> float:
+        """KL weight of the image posterior's z_p half in the embedding step: the pose
+        factor keeps the price it had in the disentangling step (config.dvae_beta_pose);
+        without it, the one beta' of Eq. 4 (config.dvae_beta_embed)."""
+        c = self.config
+        return c.dvae_beta_embed if c.dvae_beta_pose is None else c.dvae_beta_pose
+
     def embed_loss(self, params, state, batch, rng, step):
         (mu, logvar), enc_state = self.encode(params, state, "rgb", batch, train=True)
         # The decoders are frozen: eval mode, so their batch statistics stay as stage 1 left them.
         recon, metrics, _ = self._reconstruction(params, state, batch, reparameterize(rng, mu, logvar), train=False)
-        kl = kl_to_standard_normal(mu, logvar).mean()
-        loss = recon + self.config.dvae_beta_embed * kl
-        return loss, ({"loss": loss, "kl": kl, **metrics}, {**state, "enc_rgb": enc_state})
+        k = self.factor_dim
+        kl_pose = kl_to_standard_normal(mu[:, :k], logvar[:, :k]).mean()
+        kl_content = kl_to_standard_normal(mu[:, k:], logvar[:, k:]).mean()
+        loss = recon + self.beta_embed_pose * kl_pose + self.config.dvae_beta_embed * kl_content
+        return loss, ({"loss": loss, "kl": kl_pose + kl_content, "kl_pose": kl_pose, "kl_content": kl_content,
+                       **metrics}, {**state, "enc_rgb": enc_state})
 
     # -- inference -----------------------------------------------------------------
     def predict(self, params, model_state, batch):

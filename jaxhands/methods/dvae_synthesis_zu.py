@@ -21,7 +21,7 @@ Groups (k = latent_dim / 2) and phases:
                      gets another row's z_u
         L = ly ||p - Dp([z_p, z_u(other)])||^2 + beta_pose KL(q(z_p | p))        (Alg. 2 inner loop)
     embed            enc_rgb (ResNet, latent_dim) only; decoders frozen      (Eq. 4 on x and p)
-        L = lx ||x - Dx(z)||^2 + ly ||p - Dp(z)||^2 + beta_emb KL(q(z | x))
+        L = lx ||x - Dx(z)||^2 + ly ||p - Dp(z)||^2 + beta_pose' KL(q(z_p | x)) + beta_emb KL(q(z_u | x))
 For the first dvae_disentangle_steps (T1) steps the phases cycle disentangle_u, then
 dvae_zu_inner_steps (T2) pose_invariance steps; afterwards embed. T2 = 0 is the ablation
 without the inner loop.

@@ -43,7 +43,7 @@ from jaxhands.methods.base import InitialisesFromPoses
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.preemption import StopRequests, TrainingStopped
 from jaxhands.training.tensorboard import TENSORBOARD_DIR, TensorBoardWriter
-from jaxhands.training.state import TrainState, count_params, create_train_state
+from jaxhands.training.state import TrainState, count_params, create_train_state, jit_run_once
 
 log = logging.getLogger("jaxhands.train")
 
@@ -66,7 +66,7 @@ def initial_state(experiment: Experiment, config: ml_collections.ConfigDict, mes
     example = experiment.example_batch()
     optimizers = group_optimizers(experiment.method, config)
     rng = jax.random.key(config.seed)
-    state = jax.jit(lambda r, b: create_train_state(experiment.method, optimizers, r, b))(rng, example)
+    state = jit_run_once(lambda r, b: create_train_state(experiment.method, optimizers, r, b))(rng, example)
     return sharding.put_replicated(state, mesh)
 
 

@@ -23,6 +23,17 @@ class TrainState:
     rng: jax.Array
 
 
+def jit_run_once(fn):
+    """jax.jit for a function a process runs once (parameter initialisation). On the CPU
+    backend XLA's optimisation passes are most of such a start-up and save nothing at run
+    time: level 0 compiles a Yang S4 init in 3.3 s instead of 11.4, Spurr's RGB ResNet in
+    2.0 instead of 5.0 (2 cores). The values move only by float reassociation (<= 2e-7,
+    measured). Other backends compile as usual."""
+    if jax.default_backend() == "cpu":
+        return jax.jit(fn, compiler_options={"xla_backend_optimization_level": 0})
+    return jax.jit(fn)
+
+
 def create_train_state(method, optimizers: dict, rng: jax.Array, example_batch) -> TrainState:
     """optimizers: {group: jaxhands.training.optimizer.GroupOptimizer} (group_optimizers)."""
     init_rng, run_rng = jax.random.split(rng)

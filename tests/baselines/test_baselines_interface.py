@@ -4,7 +4,6 @@ and the command line."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from jaxhands.baselines import BASELINES, evaluate_baseline
 from jaxhands.evaluation.metrics import evaluate_keypoints
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.training.experiment import build_sources
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_keypoint_nearest_neighbour_beats_the_mean_pose_on_2d_input(config):
 
 def test_command_line_writes_the_result(config, tmp_path):
     out = tmp_path / "mean.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "-m", "jaxhands.baselines", "mean_pose", "--config=tests/training/tiny_train_config.py",
                           f"--config.data_dir={config.data_dir}", f"--out={out}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)

@@ -17,6 +17,7 @@ import pytest
 
 from jaxhands.data import storage
 from jaxhands.data.synthetic_builder import build_synthetic_dataset
+from tests.command_lines import script_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIZE = dict(image_size=32, num_points=32, num_train=200, num_test=8)
@@ -61,7 +62,7 @@ def test_kill_9_during_a_build_leaves_no_process_and_the_next_build_cleans_up(tm
     script = tmp_path / "slow_build.py"
     script.write_text(SLOW_BUILD)
     data_dir = tmp_path / "data"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     build = subprocess.Popen([sys.executable, str(script), str(data_dir)], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -17,11 +16,16 @@ import pytest
 from jaxhands.baselines import evaluate_baseline
 from jaxhands.data import ensure_synthetic_dataset, load_split
 from jaxhands.evaluation.metrics import evaluate_keypoints
-from jaxhands.evaluation.run_evaluation import dataset_slug, evaluate_run, evaluate_workdir
+from jaxhands.evaluation.run_evaluation import (
+    dataset_slug,
+    evaluate_run,
+    evaluate_workdir,
+)
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.runs import load_run
 from jaxhands.training.experiment import build_sources
 from jaxhands.training.loop import train
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -81,7 +85,7 @@ def test_baselines_fit_on_a_and_score_on_b(setup):
 
 def test_eval_py_dataset_flag(setup):
     _, workdir, other = setup
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}", f"--dataset={other}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -13,6 +13,7 @@ from jaxhands.methods.crossing_nets import D_GROUPS, G_GROUPS, CrossingNets, dep
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.state import create_train_state
 from jaxhands.training.step import make_train_step
+from tests.command_lines import script_env
 
 SIZE = 16
 
@@ -103,13 +104,12 @@ def test_schedule_streams_and_stage_rates():
 
 def test_all_four_stages_train_and_evaluate_through_the_command_lines(tmp_path):
     import json
-    import os
     import pathlib
     import subprocess
     import sys
 
     root = pathlib.Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PYTHONPATH=str(root), JAX_PLATFORMS="cpu")
+    env = script_env()
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
                  "--config.synthetic_num_test=16", "--config.batch_size=8", "--config.cn_vae_steps=2",
@@ -130,7 +130,7 @@ def test_all_four_stages_train_and_evaluate_through_the_command_lines(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 8 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
-    from tests.methods.command_lines import assert_scores_another_dataset
+    from tests.command_lines import assert_scores_another_dataset
 
     assert_scores_another_dataset(workdir, tmp_path / "other")
     run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3",

@@ -208,7 +208,7 @@ def test_disentangling_stage_learns_poses_whose_viewpoint_swaps():
 def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     import json
 
-    from tests.methods.command_lines import logged_phases, run_script
+    from tests.command_lines import logged_phases, run_script
 
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",

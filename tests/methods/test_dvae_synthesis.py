@@ -105,6 +105,30 @@ def test_factor_decoders_read_exactly_their_factor_and_transfer_splices(batch):
         method.data({name: v for name, v in batch.items() if name != "tag_image"})
 
 
+@pytest.mark.parametrize("variant", ["synthesis", "synthesis_zu"])
+def test_embedding_prices_the_pose_half_at_the_pose_factors_weight(variant, batch):
+    """dvae_beta_pose sets z_p's KL weight in the embedding too (beta_pose'), the content
+    half keeps dvae_beta_embed; unset, both halves carry the one beta' of Eq. 4."""
+    from jaxhands.losses.elbo import kl_to_standard_normal
+
+    losses = {}
+    for beta_pose in (None, 0.25):
+        config = _config(dvae_variant=variant, dvae_beta_embed=3.0, dvae_beta_pose=beta_pose)
+        method = build_method(config)
+        params, state = method.init(jax.random.key(0), batch)
+        loss, (metrics, _) = method.embed_loss(params, state, batch, jax.random.key(1), 0)
+        losses[beta_pose] = float(loss)
+    (mu, logvar), _ = method.encode(params, state, "rgb", batch, train=True)  # as the loss sees it
+    k = method.factor_dim
+    kl_pose = float(kl_to_standard_normal(mu[:, :k], logvar[:, :k]).mean())
+    kl_content = float(kl_to_standard_normal(mu[:, k:], logvar[:, k:]).mean())
+    assert kl_pose > 0.01 and kl_content > 0.01
+    np.testing.assert_allclose([metrics["kl_pose"], metrics["kl_content"], metrics["kl"]],
+                               [kl_pose, kl_content, kl_pose + kl_content], rtol=1e-5)
+    # Same params and noise: the losses differ by the pose half's KL times the change of weight.
+    np.testing.assert_allclose(losses[None] - losses[0.25], (3.0 - 0.25) * kl_pose, rtol=1e-4)
+
+
 def test_disentangling_stage_paints_one_hand_on_another_background():
     """D7 in small: after a short disentangling stage on 16 px images over 2 plain
     contents, [z_p(A), z_t(B)] decodes an image whose background (off A's hand) is
@@ -140,7 +164,7 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     stages), eval.py, and sample.py's transfers and factor walks (as skeletons and images)."""
     import json
 
-    from tests.methods.command_lines import logged_phases, run_script
+    from tests.command_lines import logged_phases, run_script
 
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",

@@ -162,7 +162,7 @@ def test_named_config_trains_its_three_phases_in_order(tmp_path):
     are the tag variant's methods, run end to end in test_dvae_synthesis.py)."""
     from jaxhands.configs import load_config
     from jaxhands.training.loop import train
-    from tests.methods.command_lines import logged_phases
+    from tests.command_lines import logged_phases
 
     workdir = tmp_path / "run"
     config = load_config("yangyao19_dvae_synthesis_zu", dict(

@@ -213,20 +213,3 @@ def test_is_a_latent_model_whose_walk_ends_decode_the_two_inputs():
     np.testing.assert_allclose(prior, method.decode(params, state, method.target, z)[0], atol=1e-6)
     cloud_walk = method.latent_walk(params, state, a, b, 3, modality="cloud")
     assert cloud_walk.shape == (3, NUM_POINTS, 3)
-
-
-def test_sample_py_draws_a_yang19_run(tmp_path):
-    from tests.methods.command_lines import assert_scores_another_dataset, run_script
-
-    from jaxhands.configs import load_config
-    from jaxhands.training.loop import train
-
-    workdir = tmp_path / "run"
-    train(load_config("yang19_s1_r2p", dict(data_dir=str(tmp_path / "data"), image_size=16, synthetic_num_train=32,
-                                            synthetic_num_test=8, batch_size=8, num_train_steps=2, log_every=1,
-                                            checkpoint_every=2, eval_every=0, resnet_width=4, pose_decoder_width=16,
-                                            pose_decoder_layers=2)), workdir, progress=False)
-    run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
-    samples = np.load(workdir / "samples" / "samples.npz")
-    assert samples["prior"].shape == (4, 21, 3) and samples["walks"].shape == (1, 3, 21, 3)
-    assert_scores_another_dataset(workdir, tmp_path / "other")

@@ -4,12 +4,13 @@ top-level scripts run the same commands from jaxhands/cli."""
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
+
+from tests.command_lines import script_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {"jaxhands-train": ("jaxhands.cli.train:run", "Train a jaxhands experiment."),
@@ -29,7 +30,7 @@ def test_the_installed_entry_points_name_the_cli_modules():
 def test_entry_point_and_script_print_the_same_usage(name):
     target, first_line = COMMANDS[name]
     module, function = target.split(":")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     # The entry point as pip's wrapper calls it (argv[0] is the command's name) ...
     entry = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = [{name!r}, '--help']; "
                             f"from {module} import {function}; {function}()"],

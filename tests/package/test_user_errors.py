@@ -7,7 +7,6 @@ when JAXHANDS_TRACEBACK=1 asks for it."""
 from __future__ import annotations
 
 import errno
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ import textwrap
 import pytest
 
 from jaxhands.cli_errors import disk_full, disk_full_message
-from tests.methods.command_lines import ROOT
+from tests.command_lines import ROOT, script_env
 
 # train.py as a user runs it, except that the metrics log's third write finds the disk full.
 FULL_AFTER_TWO_RECORDS = textwrap.dedent("""
@@ -42,7 +41,7 @@ def test_train_py_reports_a_full_disk_in_one_line(tmp_path):
     script = tmp_path / "full_disk_train.py"
     script.write_text(FULL_AFTER_TWO_RECORDS)
     workdir = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, str(script), "--config=spurr18_2d_to_3d_var1",
                           f"--config.data_dir={tmp_path / 'data'}", "--config.synthetic_num_train=64",
                           "--config.synthetic_num_test=16", "--config.batch_size=8", "--config.num_train_steps=10",
@@ -97,7 +96,7 @@ def test_reporting_user_errors_ends_an_absl_main_in_one_line(tmp_path):
 def test_a_folder_that_is_no_workdir_is_one_line_unless_tracebacks_are_asked_for(tmp_path):
     """eval.py / sample.py on a folder without a run: one line naming it; with
     JAXHANDS_TRACEBACK=1 the traceback too."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     env.pop("JAXHANDS_TRACEBACK", None)
     for script in ("eval.py", "sample.py"):
         run = subprocess.run([sys.executable, script, f"--workdir={tmp_path}"], cwd=ROOT, env=env,

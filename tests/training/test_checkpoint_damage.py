@@ -15,6 +15,7 @@ import pytest
 import jaxhands
 from jaxhands.training.checkpoints import CheckpointDamagedError
 from jaxhands.training.loop import train
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 
@@ -76,7 +77,6 @@ def test_when_no_step_restores_the_newest_error_is_raised(reference, tmp_path):
 
 
 def test_eval_cli_names_a_damaged_step_in_one_line(reference, tmp_path):
-    import os
     import pathlib
     import subprocess
     import sys
@@ -85,7 +85,7 @@ def test_eval_cli_names_a_damaged_step_in_one_line(reference, tmp_path):
     shutil.copytree(reference / "ref", workdir)
     _damage(workdir / "checkpoints" / "8", "files_truncated")
     root = pathlib.Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PYTHONPATH=str(root), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}", "--step=8"], cwd=root, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 1

@@ -16,6 +16,7 @@ from jaxhands.evaluation.metrics import evaluate_keypoints
 from jaxhands.training import sharding
 from jaxhands.training.experiment import build_experiment
 from jaxhands.training.loop import initial_state, train
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -102,12 +103,11 @@ def test_readme_post_training_script_runs(trained, capsys):
 
 
 def test_sample_command_line_draws_prior_samples_and_walks(trained):
-    import os
     import subprocess
     import sys
 
     workdir, _, _ = trained
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--num_prior=4", "--walk_steps=3",
                           "--pairs=1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

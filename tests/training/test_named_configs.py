@@ -4,14 +4,15 @@ end to end through the train.py and eval.py command lines (tiny sizes by overrid
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from jaxhands.configs import config_names, get_config
+from tests.command_lines import assert_scores_another_dataset, run_script, script_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def test_named_config_builds_its_method(name):
 
 
 def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     workdir = tmp_path / "run"
     overrides = ["--config.data_dir=" + str(tmp_path / "data"), "--config.image_size=32",
                  "--config.synthetic_num_train=64", "--config.synthetic_num_test=16", "--config.batch_size=8",
@@ -78,4 +79,10 @@ def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
     assert all(value[0][0] == 4 and value[0][1][:4] == b"\x89PNG" for value in images.values())
     traces = list((workdir / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
     assert len(traces) == 1 and traces[0].stat().st_size > 1000
+    # sample.py draws the run (prior samples and latent walks), and the run scores another
+    # dataset's test split (issue 18).
+    run_script("sample.py", f"--workdir={workdir}", "--pairs=1", "--walk_steps=3", "--num_prior=4")
+    samples = np.load(workdir / "samples" / "samples.npz")
+    assert samples["prior"].shape == (4, 21, 3) and samples["walks"].shape == (1, 3, 21, 3)
+    assert_scores_another_dataset(workdir, tmp_path / "other")
     assert "profile of steps 2-3 written" in train_log

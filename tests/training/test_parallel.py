@@ -3,17 +3,17 @@
 Each run is a subprocess because the number of host devices is fixed when JAX starts.
 """
 
-import os
+import pathlib
 import socket
 import subprocess
 import sys
-import pathlib
 import time
 
 import numpy as np
 import pytest
 
 from jaxhands.training.experiment import build_experiment
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -27,8 +27,7 @@ def data_dir(tmp_path_factory):
 
 
 def run(args, devices, env_extra=None, timeout=240):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-               PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", **(env_extra or {}))
+    env = script_env(xla_flags=f"--xla_force_host_platform_device_count={devices}", **(env_extra or {}))
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -66,8 +65,7 @@ def free_port() -> int:
 
 def start_two_processes(workdir, data_dir, *extra_args):
     port = free_port()
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONPATH=str(ROOT),
-               JAX_PLATFORMS="cpu", JAXHANDS_DATA_DIR=str(data_dir))
+    env = script_env(xla_flags="--xla_force_host_platform_device_count=1", JAXHANDS_DATA_DIR=str(data_dir))
     return [subprocess.Popen(
         [sys.executable, "train.py", "--config", "tests/training/tiny_train_config.py", "--workdir", str(workdir),
          "--progress=false", "--coordinator_address", f"127.0.0.1:{port}", "--num_processes", "2",
@@ -132,7 +130,7 @@ def test_sigterm_to_one_process_stops_both_at_one_saved_step(data_dir, tmp_path)
 
 def test_missing_process_fails_with_clear_timeout(data_dir, tmp_path):
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", JAXHANDS_DATA_DIR=str(data_dir))
+    env = script_env(JAXHANDS_DATA_DIR=str(data_dir))
     proc = subprocess.run(
         [sys.executable, "train.py", "--config", "tests/training/tiny_train_config.py", "--workdir", str(tmp_path),
          "--progress=false", "--coordinator_address", f"127.0.0.1:{port}", "--num_processes", "2",

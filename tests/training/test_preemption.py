@@ -16,6 +16,7 @@ import pytest
 from jaxhands.training.checkpoints import Checkpointer
 from jaxhands.training.loop import train
 from jaxhands.training.preemption import TrainingStopped
+from tests.command_lines import script_env
 from tests.training.tiny_configs import tiny_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def test_signal_stops_after_the_step_with_a_checkpoint_there(tmp_path, data_dir,
 
 
 def test_train_py_exits_143_on_sigterm_and_resumes(tmp_path, data_dir):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", JAXHANDS_DATA_DIR=str(data_dir))
+    env = script_env(JAXHANDS_DATA_DIR=str(data_dir))
     workdir = tmp_path / "run"
     command = [sys.executable, "train.py", "--config", "tests/training/tiny_train_config.py", "--workdir",
                str(workdir), "--progress=false", "--config.log_every=1", "--config.checkpoint_every=100000"]

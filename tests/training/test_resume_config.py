@@ -63,14 +63,13 @@ def test_incompatible_change_fails_naming_the_field_and_both_values(started, tmp
 
 
 def test_train_py_reports_an_incompatible_resume_in_one_line(started, tmp_path):
-    import os
     import subprocess
     import sys
 
-    from tests.methods.command_lines import ROOT
+    from tests.command_lines import ROOT, script_env
 
     workdir = _copy(started, tmp_path)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "train.py", f"--config={workdir}", "--config.latent_dim=16",
                           f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=300)

@@ -4,7 +4,6 @@ alternating and the simultaneous two-player update, and init_from another workdi
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
 import sys
@@ -14,13 +13,14 @@ import numpy as np
 import pytest
 
 import jaxhands
+from tests.command_lines import script_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = "tests/training/toy_gan_config.py"
 
 
 def _train(workdir, data_dir, *overrides):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = script_env()
     run = subprocess.run([sys.executable, "train.py", f"--config={CONFIG}", f"--config.data_dir={data_dir}",
                           *overrides, f"--workdir={workdir}", "--noprogress"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
