@@ -14,8 +14,10 @@ sample A's hand rendered on B's content by the generator
 pixel what the decoder should draw. D7 asks, per path:
 - the pixel MSE to the truth below the MSE to image A and to image B in >= 80 % of pairs;
 - the median colour of the image border nearer B's background than A's in >= 90 %.
-Beside them: the same numbers for the untrained model, and the reconstruction MSE of
-A itself (decode of A's own factors) against image A.
+Beside them: the same numbers for the untrained model, the reconstruction MSE of
+A itself (decode of A's own factors) against image A, and the pose factor as a pose
+estimator (Dp of the image's z_p on every test crop, jaxhands.evaluate_workdir) beside the
+mean training pose.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def main():
     args = parser.parse_args()
 
     import jaxhands
+    from jaxhands.baselines import evaluate_mean_pose
     from jaxhands.training.loop import train
 
     rows = []
@@ -166,6 +169,12 @@ def main():
                "num_backgrounds": config.synthetic_num_backgrounds,
                "trained": evaluate(jaxhands.load_run(workdir), test, a, b, truth),
                "untrained": evaluate(jaxhands.load_run(workdir, untrained=True), test, a, b, truth)}
+        # The pose factor as a pose estimator: Dp(mu_p) from the image (evaluate_workdir, all
+        # 500 test crops) beside the mean training pose.
+        scores = jaxhands.evaluate_workdir(workdir, write=False)
+        row["pose_from_images"] = {k: scores[k] for k in ("mean_epe_mm", "pa_mean_epe_mm", "auc_20_50",
+                                                          "spread_ratio")}
+        row["mean_pose_epe_mm"] = evaluate_mean_pose(config)["mean_epe_mm"]
         if args.figure and seed == args.seeds[0]:
             transfer_figure(jaxhands.load_run(workdir), test, a[:8], b[:8], truth[:8], args.figure)
         print(f"seed {seed}: {json.dumps(row['trained'])}\n  untrained: {json.dumps(row['untrained'])}", flush=True)
