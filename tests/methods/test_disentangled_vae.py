@@ -208,7 +208,7 @@ def test_disentangling_stage_learns_poses_whose_viewpoint_swaps():
 def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     import json
 
-    from tests.command_lines import logged_phases, run_script
+    from tests.command_lines import assert_scores_another_dataset, logged_phases, run_script
 
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
@@ -225,3 +225,4 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     assert samples["walks"].shape == (1, 3, 21, 3)
     assert samples["view_walks"].shape == samples["cpose_walks"].shape == (1, 3, 21, 3)
     assert (workdir / "samples" / "view_walks.png").exists() and (workdir / "samples" / "cpose_walks.png").exists()
+    assert_scores_another_dataset(workdir, tmp_path / "other")  # issue 18: train on A, test on B

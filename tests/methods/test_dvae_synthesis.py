@@ -164,7 +164,7 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     stages), eval.py, and sample.py's transfers and factor walks (as skeletons and images)."""
     import json
 
-    from tests.command_lines import logged_phases, run_script
+    from tests.command_lines import assert_scores_another_dataset, logged_phases, run_script
 
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
@@ -183,3 +183,4 @@ def test_trains_evaluates_and_samples_through_the_command_lines(tmp_path):
     assert samples["transfers_from_labels"].shape == (8, 16, 16, 3)
     for name in ("transfers.png", "pose_walks.png", "content_walks_rgb.png", "rgb_walks.png", "rgb_prior.png"):
         assert (workdir / "samples" / name).exists(), name
+    assert_scores_another_dataset(workdir, tmp_path / "other")  # issue 18: train on A, test on B
