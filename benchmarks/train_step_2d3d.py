@@ -33,13 +33,13 @@ def jax_runner(batch_size):
 
     from jaxhands.configs.spurr18 import cross_modal_config
     from jaxhands.methods.cross_modal import CrossModalVAE
-    from jaxhands.training.optimizer import make_optimizer
+    from jaxhands.training.optimizer import group_optimizers
     from jaxhands.training.state import create_train_state
     from jaxhands.training.step import make_train_step
 
     config = cross_modal_config("kp2d", 1)
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     rng = np.random.default_rng(0)
     k = np.array([[200.0, 0, 64], [0, 200.0, 64], [0, 0, 1]], np.float32)
     joints = rng.normal(0, 0.03, (batch_size, 21, 3)).astype(np.float32) + np.array([0, 0, 0.5], np.float32)

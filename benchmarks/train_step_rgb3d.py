@@ -1,7 +1,9 @@
 """Train-step throughput of the RGB -> 3D cross-modal VAE (ResNet-18 encoder, Spurr Table 3
-MLP decoder, latent 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU.
+MLP decoder, latent 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU
+(or, with --torch-device cuda and a GPU jax, on the GPU).
 
     python benchmarks/train_step_rgb3d.py [--size 128] [--batch 32] [--width 64] [--steps 3] [--threads N]
+        [--torch-device cpu|cuda]
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency;
 its ResNet-18 is written out here (no torchvision): 7x7/2 stem + BN + ReLU, 3x3/2 max
@@ -50,7 +52,7 @@ def jax_runner(batch_size, size, width):
 
     from jaxhands.configs.spurr18 import image_cross_modal_config
     from jaxhands.methods.cross_modal import CrossModalVAE
-    from jaxhands.training.optimizer import make_optimizer
+    from jaxhands.training.optimizer import group_optimizers
     from jaxhands.training.state import create_train_state
     from jaxhands.training.step import make_train_step
 
@@ -58,7 +60,7 @@ def jax_runner(batch_size, size, width):
     config.resnet_width = width
     config.batch_size = batch_size
     method = CrossModalVAE(config)
-    tx = make_optimizer(config)
+    tx = group_optimizers(method, config)
     batch = jax.device_put(make_batch(batch_size, size))
     state = jax.jit(lambda r, b: create_train_state(method, tx, r, b))(jax.random.key(0), batch)
     step = jax.jit(make_train_step(method, tx), donate_argnums=0)
@@ -73,7 +75,7 @@ def jax_runner(batch_size, size, width):
     return run
 
 
-def torch_runner(batch_size, size, width, threads):
+def torch_runner(batch_size, size, width, threads, device="cpu"):
     import torch
     from torch import nn
 
@@ -121,13 +123,13 @@ def torch_runner(batch_size, size, width, threads):
         layers += [nn.Linear(cin, 512), nn.ReLU()]
         cin = 512
     decoder = nn.Sequential(*layers, nn.Linear(512, 63))
-    encoder = Encoder()
+    encoder, decoder = Encoder().to(device), decoder.to(device)
     params = list(encoder.parameters()) + list(decoder.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     batch = make_batch(batch_size, size)
-    x = torch.from_numpy(batch["image"]).permute(0, 3, 1, 2).float() / 255.0 - 0.5
-    hand = torch.from_numpy(batch["hand_side"]).float()
-    target = torch.from_numpy(batch["keypoints_3d"]).reshape(batch_size, -1)
+    x = (torch.from_numpy(batch["image"]).permute(0, 3, 1, 2).float() / 255.0 - 0.5).to(device)
+    hand = torch.from_numpy(batch["hand_side"]).float().to(device)
+    target = torch.from_numpy(batch["keypoints_3d"]).reshape(batch_size, -1).to(device)
     encoder.train()
     decoder.train()
 
@@ -140,6 +142,8 @@ def torch_runner(batch_size, size, width, threads):
             kl = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)).mean()
             (recon + 1e-4 * kl).backward()
             opt.step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()  # CUDA launches return at once: time the work, not the queue
     return run
 
 
@@ -150,16 +154,20 @@ def main():
     parser.add_argument("--width", type=int, default=64, help="ResNet first-stage channels (64: ResNet-18)")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
+    parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
     args = parser.parse_args()
     import os
 
+    import jax
+
     print(f"RGB -> 3D train step, ResNet-18 (width {args.width}) at {args.size}x{args.size}, batch {args.batch}, "
-          f"CPU ({os.cpu_count()} cores; timings are noisy on a shared machine)")
+          f"jax on {jax.devices()[0].device_kind}, torch on {args.torch_device} ({os.cpu_count()} CPU cores; "
+          "timings are noisy on a shared machine)")
     t_jax = bench(jax_runner(args.batch, args.size, args.width), args.steps)
     jax_rate = args.batch * args.steps / t_jax
     print(f"  jaxhands (jit): {jax_rate:8.1f} samples/s  ({t_jax / args.steps * 1000:.0f} ms/step)")
     try:
-        run = torch_runner(args.batch, args.size, args.width, args.threads)
+        run = torch_runner(args.batch, args.size, args.width, args.threads, args.torch_device)
     except ImportError:
         print("  PyTorch not installed (pip install torch): no reference")
         return
