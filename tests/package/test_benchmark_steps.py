@@ -20,3 +20,29 @@ def test_train_step_benchmark_runs(script, args):
     rate = re.search(r"jaxhands \(jax jit\)\s*:.*?([\d.]+) samples/s|jaxhands \(jit\):\s*([\d.]+) samples/s", out)
     assert rate, out
     assert float(rate.group(1) or rate.group(2)) > 0, out
+
+
+def test_every_benchmarks_jaxhands_import_resolves():
+    """Each `from jaxhands.X import Y` in benchmarks/*.py names something that exists (the
+    scripts import lazily, inside functions, so nothing else would notice a rename)."""
+    import ast
+    import importlib
+    import pathlib
+
+    missing = []
+    for path in sorted((pathlib.Path(__file__).resolve().parents[2] / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jaxhands"):
+                module = importlib.import_module(node.module)
+                missing += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                            if not hasattr(module, alias.name) and not _is_submodule(node.module, alias.name)]
+    assert not missing, missing
+
+
+def _is_submodule(package: str, name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(f"{package}.{name}") is not None
+    except ModuleNotFoundError:  # `package` is a module, not a package
+        return False
