@@ -13,7 +13,6 @@ from jaxhands.methods.crossing_nets import D_GROUPS, G_GROUPS, CrossingNets, dep
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.state import create_train_state
 from jaxhands.training.step import make_train_step
-from tests.command_lines import script_env
 
 SIZE = 16
 
@@ -104,38 +103,24 @@ def test_schedule_streams_and_stage_rates():
 
 def test_all_four_stages_train_and_evaluate_through_the_command_lines(tmp_path):
     import json
-    import pathlib
-    import subprocess
-    import sys
 
-    root = pathlib.Path(__file__).resolve().parents[2]
-    env = script_env()
+    from tests.command_lines import assert_scores_another_dataset, logged_phases, run_script
+
     workdir = tmp_path / "run"
     overrides = [f"--config.data_dir={tmp_path / 'data'}", "--config.image_size=16", "--config.synthetic_num_train=64",
                  "--config.synthetic_num_test=16", "--config.batch_size=8", "--config.cn_vae_steps=2",
                  "--config.cn_gan_steps=2", "--config.cn_warm_steps=2", "--config.num_train_steps=8",
                  "--config.log_every=2", "--config.checkpoint_every=8", "--config.eval_every=0",
                  "--config.max_checkpoints_to_keep=1"]
-    run = subprocess.run([sys.executable, "train.py", "--config=wan17_crossing_nets_full", *overrides,
-                          f"--workdir={workdir}", "--noprogress"], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    logged = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-    phases_logged = [{k.split("/")[0] for k in row if k.endswith("/loss")} for row in logged]
-    assert phases_logged == [{"vae"}, {"gan"}, {"warm"}, {"joint"}]
+    run_script("train.py", "--config=wan17_crossing_nets_full", *overrides, f"--workdir={workdir}", "--noprogress")
+    assert logged_phases(workdir) == [{"vae"}, {"gan"}, {"warm"}, {"joint"}]
     # Every stage end is saved and kept beside the latest checkpoint (restart / judge a stage).
     assert sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit()) == [2, 4, 6, 8]
-    run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}"], cwd=root, env=env, capture_output=True,
-                         text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_script("eval.py", f"--workdir={workdir}")
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["step"] == 8 and metrics["num_samples"] == 16 and np.isfinite(metrics["mean_epe_mm"])
-    from tests.command_lines import assert_scores_another_dataset
-
     assert_scores_another_dataset(workdir, tmp_path / "other")
-    run = subprocess.run([sys.executable, "sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3",
-                          "--num_prior=4"], cwd=root, env=env, capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_script("sample.py", f"--workdir={workdir}", "--pairs=2", "--walk_steps=3", "--num_prior=4")
     samples = np.load(workdir / "samples" / "samples.npz")
     assert samples["walks"].shape == (2, 3, 21, 3) and samples["prior"].shape == (4, 21, 3)
     assert samples["depth_walks"].shape == (2, 3, 16, 16) and samples["depth_prior"].shape == (4, 16, 16)
