@@ -146,7 +146,8 @@ class Experiment:
             if not crop.enabled:
                 return record
             arrays = {k: np.asarray(v) for k, v in record.items() if not isinstance(v, (str, bytes))}
-            return crop_hand(arrays, crop)  # the box needs the image's size: crop the whole record
+            # The box needs the image's size (and, for depth, its pixels); only the pose fields move.
+            return crop_hand(arrays, crop, images=False)
         return TrainStreams(self.train_source, seed=c.seed, batch_size=c.batch_size,
                             labelled_fraction=c.labelled_fraction, fields=self.fields, make_iterator=make_iterator,
                             labelled_rows=c.stream_labelled_rows, prepare_pose_record=crop_pose_record)

@@ -196,6 +196,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     if jax.process_index() == 0:  # config.json stays the record of how the first checkpoints were made
         if latest is None:
             workdir_record.record_start(workdir, config)
+        elif not (workdir / workdir_record.CONFIG_FILE).is_file():
+            # Checkpoints copied in from another run (a shared first stage): without a
+            # record the workdir could not be evaluated or resumed; this config is its record.
+            log.warning("%s holds checkpoints but no %s: recording this run's config", workdir,
+                        workdir_record.CONFIG_FILE)
+            workdir_record.record_start(workdir, config)
         else:
             workdir_record.record_resume(workdir, start_step, config_changes)
     if start_step:

@@ -124,3 +124,16 @@ def test_jittered_crop_keeps_geometry_consistent(samples):
                                moved["keypoints_2d"], atol=1e-3)
     with pytest.raises(ValueError, match="needs an rng"):
         crop_hand(samples[1], config, box_jitter=0.1)
+
+
+@pytest.mark.parametrize("mode", ["rgb_keypoints", "depth_cube"])
+def test_pose_only_crop_moves_the_points_exactly_as_the_full_crop_and_drops_the_pictures(samples, mode):
+    config = HandCropConfig(mode=mode, out_size=40)
+    for sample in samples:
+        full, points = crop_hand(sample, config), crop_hand(sample, config, images=False)
+        assert not {"image", "depth", "mask"} & set(points)
+        assert set(full) - set(points) == {"image", "depth", "mask"} & set(sample)
+        for name in points:
+            np.testing.assert_array_equal(np.asarray(points[name]), np.asarray(full[name]), err_msg=name)
+        # The moved points are really in the crop's frame, not the source's.
+        assert not np.allclose(points["keypoints_2d"], sample["keypoints_2d"])

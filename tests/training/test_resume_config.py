@@ -87,3 +87,18 @@ def test_a_damaged_change_record_is_named():
         with tempfile.TemporaryDirectory() as d:
             (pathlib.Path(d) / workdir_record.CHANGES_FILE).write_text('{"step": 1, "changes": {}}\n{"step": 2}\n')
             workdir_record.read_changes(d)
+
+
+def test_checkpoints_copied_in_without_a_record_resume_and_record_the_config(started, tmp_path, caplog):
+    """A shared first stage copied into a new workdir (benchmarks/dvae_semi.py): the run
+    resumes from it and writes its config.json, so the workdir can be evaluated."""
+    import shutil
+
+    workdir = tmp_path / "copied"
+    shutil.copytree(started / "run" / "checkpoints", workdir / "checkpoints")
+    with caplog.at_level(logging.WARNING, logger="jaxhands.train"):
+        result = train(tiny_config(started / "data", num_train_steps=6), workdir, progress=False)
+    assert result.steps_run == 2
+    assert any("no config.json" in r.getMessage() for r in caplog.records)
+    assert json.loads((workdir / "config.json").read_text())["num_train_steps"] == 6
+    assert int(jaxhands.load_run(workdir).step) == 6
