@@ -38,12 +38,25 @@ class TrainedRun:
     step: int  # updates the parameters have seen; 0 = untrained
 
 
-def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained: bool = False,
+def parse_step(text: str | None) -> int | str | None:
+    """A command line's --step: a checkpoint step, "best", or None/"" (the latest)."""
+    if text is None or text == "":
+        return None
+    if text == "best":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--step must be a checkpoint step (an integer) or 'best', got {text!r}") from None
+
+
+def load_run(workdir: str | pathlib.Path, step: int | str | None = None, *, untrained: bool = False,
              device: jax.Device | None = None) -> TrainedRun:
-    """The run in `workdir` at checkpoint `step` (default: the latest), on `device`
-    (default: the first local device). Raises FileNotFoundError naming the folder when
-    there is no config.json or no checkpoint, and ValueError for a step not saved."""
-    from jaxhands.training.checkpoints import Checkpointer
+    """The run in `workdir` at checkpoint `step` (default: the latest; "best": the one with
+    the lowest validation EPE, kept by config.keep_best_checkpoint), on `device` (default:
+    the first local device). Raises FileNotFoundError naming the folder when there is no
+    config.json or no checkpoint, and ValueError for a step not saved."""
+    from jaxhands.training.checkpoints import BEST_METRIC, Checkpointer
     from jaxhands.methods.registry import build_method
 
     workdir = pathlib.Path(workdir)
@@ -61,8 +74,12 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None, *, untrained:
     params, model_state = jax.eval_shape(method.init, jax.random.key(0), shape_batch(config.image_size, config.num_points))
     abstract = {"params": params, "model_state": model_state, "step": jax.ShapeDtypeStruct((), jax.numpy.int32)}
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=placement), abstract)
+    if isinstance(step, str) and step != "best":
+        raise ValueError(f"load_run: step must be a checkpoint step, None (the latest) or 'best', got {step!r}")
     checkpointer = Checkpointer(workdir)
     try:
+        if step == "best":
+            step = checkpointer.best_step(BEST_METRIC)
         restored = checkpointer.restore_subset(abstract, step)
     finally:
         checkpointer.close()

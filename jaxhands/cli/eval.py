@@ -1,7 +1,7 @@
 """Evaluate a trained experiment, or a published prediction file.
 
-    python eval.py --workdir=DIR [--step=N] [--untrained] [--box_jitter=0.1]
-        restores DIR's latest checkpoint (or step N; params only), predicts 3D joints for
+    python eval.py --workdir=DIR [--step=N|best] [--untrained] [--box_jitter=0.1]
+        restores DIR's latest checkpoint (or step N, or the best by validation EPE; params only), predicts 3D joints for
         the whole test split and writes DIR/eval/metrics.json (mean/median EPE mm, PA-EPE,
         PCK curve, AUC 20-50 mm, PCF success rates, prediction spread), DIR/eval/pck.png,
         DIR/eval/predictions.npz, DIR/eval/examples.png and, for methods that decode a point
@@ -29,7 +29,8 @@ from absl import app, flags
 from jaxhands.cli_logging import configure_cli_logging
 
 flags.DEFINE_string("workdir", None, "Training workdir to evaluate.")
-flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+flags.DEFINE_string("step", None, "Checkpoint step, or 'best' (the lowest validation EPE; a run trained with "
+                    "--config.keep_best_checkpoint); default: the latest.")
 flags.DEFINE_bool("untrained", False, "Evaluate the freshly initialised model (a baseline).")
 flags.DEFINE_float("box_jitter", 0.0,
                    "Crop test images around a perturbed box: centre moved and side scaled by up to this fraction "
@@ -66,8 +67,10 @@ def main(argv):
     import pathlib
 
     from jaxhands.evaluation.run_evaluation import eval_dir_name, evaluate_workdir
+    from jaxhands.runs import parse_step
 
-    result = evaluate_workdir(FLAGS.workdir, step=FLAGS.step, untrained=FLAGS.untrained, box_jitter=FLAGS.box_jitter,
+    step = parse_step(FLAGS.step)
+    result = evaluate_workdir(FLAGS.workdir, step=step, untrained=FLAGS.untrained, box_jitter=FLAGS.box_jitter,
                               dataset=FLAGS.dataset)
     print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}; trained on "
           f"{result['trained_on']}), "
@@ -81,7 +84,7 @@ def main(argv):
           f"true (ratio {result['spread_ratio']:.3f}; ~0 = one constant pose)")
     other = FLAGS.dataset if FLAGS.dataset and result["dataset"] != result["trained_on"] else None
     out = pathlib.Path(FLAGS.workdir) / eval_dir_name(FLAGS.untrained, FLAGS.box_jitter,
-                                                      None if FLAGS.untrained else FLAGS.step, other)
+                                                      None if FLAGS.untrained else step, other)
     print(f"wrote {out}/: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 

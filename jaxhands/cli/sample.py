@@ -1,6 +1,6 @@
 """Sample a trained cross-modal VAE: prior samples and latent walks, drawn as 3D skeletons.
 
-    python sample.py --workdir=DIR [--step=N] [--num_prior=16] [--walk_steps=8] [--pairs=3] [--seed=0]
+    python sample.py --workdir=DIR [--step=N|best] [--num_prior=16] [--walk_steps=8] [--pairs=3] [--seed=0]
 
 Writes DIR/samples/prior.png (poses decoded from z ~ N(0, I)) and
 DIR/samples/walk_<k>.png (poses decoded along the line between the posterior means
@@ -18,7 +18,8 @@ from absl import app, flags
 from jaxhands.cli_logging import configure_cli_logging
 
 flags.DEFINE_string("workdir", None, "Training workdir to sample.", required=True)
-flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+flags.DEFINE_string("step", None, "Checkpoint step, or 'best' (the lowest validation EPE; a run trained with "
+                    "--config.keep_best_checkpoint); default: the latest.")
 flags.DEFINE_integer("num_prior", 16, "Number of prior samples.")
 flags.DEFINE_integer("walk_steps", 8, "Poses along each latent walk, ends included.")
 flags.DEFINE_integer("pairs", 3, "Number of latent walks (pairs of test inputs).")
@@ -36,10 +37,10 @@ def main(argv):
     import numpy as np
 
     from jaxhands.evaluation.plots import plot_skeleton_grid
-    from jaxhands.runs import load_run
+    from jaxhands.runs import load_run, parse_step
     from jaxhands.training.experiment import build_experiment
 
-    run = load_run(FLAGS.workdir, FLAGS.step)
+    run = load_run(FLAGS.workdir, parse_step(FLAGS.step))
     method = run.method
     from jaxhands.methods.base import FactorisedLatent, LatentModel, RendersImages
 

@@ -93,6 +93,12 @@ def main(parsed):
         sys.exit(stop.exit_status)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.last_metrics.items()))
     logging.getLogger("jaxhands.train").info("done: %d steps in %.1fs; %s", result.steps_run, result.seconds, summary)
+    if any(k.startswith("val/") for k in result.last_metrics):
+        logging.getLogger("jaxhands.train").info(
+            "val/* above: the first %d of the records held out of the training split (validation_fraction %g)%s",
+            config.eval_num_batches * config.batch_size, config.validation_fraction,
+            "; the best checkpoint by val/mean_epe_mm is kept: eval.py --step=best" if config.keep_best_checkpoint
+            else "")
     if any(k.startswith("eval/") for k in result.last_metrics):  # why eval.py's number differs
         logging.getLogger("jaxhands.train").info(
             "eval/* above: a quick check on the first %d test samples (eval_num_batches x batch_size); "

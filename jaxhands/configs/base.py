@@ -65,6 +65,10 @@ def _data_fields(c: ml_collections.ConfigDict) -> None:
     # seeded subset); labelled_only trains on that subset alone (the supervised baseline).
     c.labelled_fraction = 1.0
     c.labelled_only = False
+    # Held out of the training split for model selection (a fixed subset, the same for every
+    # seed, never trained on): the in-training evaluation then reads it, logged as val/*,
+    # instead of the first test batches (eval/*). 0 = no validation split.
+    c.validation_fraction = 0.0
     # Labelled rows per batch of the "labelled_mix" stream (jaxhands.data.streams; Crossing
     # Nets' k labelled pairs among B); 0 = no phase reads that stream.
     c.stream_labelled_rows = 0
@@ -211,6 +215,10 @@ def _loop_fields(c: ml_collections.ConfigDict) -> None:
     c.eval_num_batches = 4
     c.checkpoint_every = 500
     c.max_checkpoints_to_keep = 3
+    # Also keep the checkpoint with the lowest val/mean_epe_mm (needs validation_fraction > 0:
+    # choosing on the test split would be model selection on the test set); load it with
+    # load_run(workdir, "best") or eval.py --step=best.
+    c.keep_best_checkpoint = False
     c.async_checkpointing = True
     # Groups initialised from other runs when this one starts (jaxhands.training.init_from):
     # entries "GROUP=WORKDIR[@STEP][:SOURCE_GROUP]", e.g. ("dec_kp3d=workdirs/pose_vae",).

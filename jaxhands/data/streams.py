@@ -79,6 +79,23 @@ def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
     return labelled
 
 
+VALIDATION_SEED = 11  # the held-out records do not depend on config.seed: every seed selects on the same ones
+
+
+def validation_split(source, fraction: float) -> tuple[RecordSubset, RecordSubset]:
+    """(training records, validation records) of `source`: a fixed random `fraction` of its
+    records held out, both in record order. ValueError unless each part gets a record."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"config.validation_fraction must be in (0, 1) to hold records out, got {fraction}")
+    num = len(source)
+    held = np.zeros(num, bool)
+    held[np.random.default_rng([VALIDATION_SEED, 7]).permutation(num)[: int(round(fraction * num))]] = True
+    if held.all() or not held.any():
+        raise ValueError(f"config.validation_fraction={fraction} of {num} training records leaves "
+                         f"{int(held.sum())} for validation and {int((~held).sum())} for training; each needs one")
+    return RecordSubset(source, np.flatnonzero(~held)), RecordSubset(source, np.flatnonzero(held))
+
+
 # make_iterator(source, seed, start_position, global_batch_size, fields) -> iterator of
 # this process's rows of each global batch (jaxhands.data.pipeline.make_train_iterator);
 # a PoseRecords source holds records already prepared (cropped) once.

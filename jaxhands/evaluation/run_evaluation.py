@@ -33,17 +33,18 @@ def dataset_slug(dataset: str) -> str:
     return slug[-80:]
 
 
-def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0, step: int | None = None,
+def eval_dir_name(untrained: bool = False, box_jitter: float = 0.0, step: int | str | None = None,
                   dataset: str | None = None) -> str:
-    """eval, eval_untrained, eval_step1500, eval_box_jitter0.1, eval_on_stb, ...: one folder per
+    """eval, eval_untrained, eval_step1500, eval_best, eval_box_jitter0.1, eval_on_stb, ...: one folder per
     checkpoint, protocol and test dataset (another dataset never writes over the in-domain results)."""
-    name = "eval_untrained" if untrained else ("eval" if step is None else f"eval_step{step}")
+    name = "eval_untrained" if untrained else ("eval" if step is None else f"eval_{step}" if step == "best"
+                                               else f"eval_step{step}")
     if dataset is not None:
         name += f"_on_{dataset_slug(dataset)}"
     return f"{name}_box_jitter{box_jitter:g}" if box_jitter else name
 
 
-def evaluate_workdir(workdir: str | pathlib.Path, *, step: int | None = None, untrained: bool = False,
+def evaluate_workdir(workdir: str | pathlib.Path, *, step: int | str | None = None, untrained: bool = False,
                      box_jitter: float = 0.0, write: bool = True, dataset: str | None = None) -> dict:
     """`evaluate_run` of `load_run(workdir, step, untrained=...)`; with `write`, into
     <workdir>/<eval_dir_name(...)>/ (metrics.json, pck.png, predictions.npz, examples.png,

@@ -22,6 +22,8 @@ from jaxhands.training.state import TrainState
 
 log = logging.getLogger("jaxhands.train")
 
+BEST_METRIC = "val/mean_epe_mm"  # what config.keep_best_checkpoint ranks by (lower is better)
+
 
 class CheckpointDamagedError(RuntimeError):
     """A checkpoint step that was asked for by number does not restore."""
@@ -34,9 +36,11 @@ def _first_line(err: BaseException) -> str:
 
 class Checkpointer:
     def __init__(self, workdir: str | pathlib.Path, *, max_to_keep: int = 3, save_interval_steps: int = 1000,
-                 async_save: bool = True, keep_steps: tuple[int, ...] = ()):
+                 async_save: bool = True, keep_steps: tuple[int, ...] = (), keep_best: str | None = None):
         """keep_steps: checkpoints kept whatever max_to_keep says (the stage ends of a staged
-        schedule), besides the latest max_to_keep."""
+        schedule), besides the latest max_to_keep. keep_best: a metric name (lower is
+        better): the saved step with the lowest value among those saved with `metrics` is
+        kept as well (`best_step`)."""
         self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
         from orbax.checkpoint import checkpoint_managers
 
@@ -44,20 +48,45 @@ class Checkpointer:
         policies = [checkpoint_managers.LatestN(max_to_keep)]
         if keep_steps:
             policies.append(checkpoint_managers.CustomSteps(list(keep_steps)))
+        if keep_best:
+            # BestN keeps the end of the sorted order: reverse=True puts the lowest there
+            # (measured: reverse=False kept the highest value; tests/training/test_model_selection.py).
+            policies.append(checkpoint_managers.BestN(get_metric_fn=lambda metrics: metrics[keep_best], n=1,
+                                                      reverse=True, keep_checkpoints_without_metrics=False))
+        # best_fn is also what makes orbax write a save's metrics to disk (without it they
+        # live in memory only, and a later reader or a resumed run could not rank the steps).
         options = ocp.CheckpointManagerOptions(
             save_interval_steps=save_interval_steps, create=True, enable_async_checkpointing=async_save,
-            preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies))
+            preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies),
+            best_fn=(lambda metrics: metrics[keep_best]) if keep_best else None, best_mode="min")
         self.manager = ocp.CheckpointManager(self.directory, options=options)
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
 
-    def save(self, state: TrainState, *, force: bool = False, config_json: dict | None = None) -> bool:
+    def save(self, state: TrainState, *, force: bool = False, config_json: dict | None = None,
+             metrics: dict[str, float] | None = None) -> bool:
+        """metrics: stored with the step (orbax's checkpoint metadata), ranked by keep_best."""
         step = int(jax.device_get(state.step))
         items = {"state": ocp.args.StandardSave(state)}
         if config_json is not None:
             items["config"] = ocp.args.JsonSave(config_json)
-        return self.manager.save(step, args=ocp.args.Composite(**items), force=force)
+        return self.manager.save(step, args=ocp.args.Composite(**items), force=force, metrics=metrics)
+
+    def best_step(self, metric: str) -> int:
+        """The saved step with the lowest `metric` among those saved with it. ValueError
+        naming the saved steps when none has it."""
+        self.manager.wait_until_finished()
+        scored = {}
+        for step in self.manager.all_steps():
+            metrics = self.manager.metrics(step) or {}
+            if metric in metrics:
+                scored[step] = float(metrics[metric])
+        if not scored:
+            raise ValueError(f"no checkpoint in {self.directory} was saved with {metric!r} (saved steps: "
+                             f"{sorted(self.manager.all_steps())}): train with config.keep_best_checkpoint=True "
+                             "and a validation split (config.validation_fraction > 0)")
+        return min(scored, key=lambda s: (scored[s], s))
 
     def restore(self, abstract_state: TrainState, step: int | None = None) -> TrainState:
         """Restores into the structure, dtypes and shardings of `abstract_state`

@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxhands.data import pipeline
 from jaxhands.data.hand_crop import HandCropConfig, crop_hand
-from jaxhands.data.streams import POSE_FIELDS, POSE_STREAMS, PoseRecords, TrainStreams
+from jaxhands.data.streams import POSE_FIELDS, POSE_STREAMS, PoseRecords, TrainStreams, validation_split
 from jaxhands.data.stb_skeletons import STBSkeletonSource
 from jaxhands.methods.registry import build_method
 
@@ -93,9 +93,23 @@ def build_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None
     only a test split can be evaluated."""
     if test_dataset is None or test_dataset == config.dataset:
         sources = _dataset_sources(config, config.dataset, ("train", "test") if need_train else ("test",))
-        return sources.get("train"), sources["test"]
-    train = _dataset_sources(config, config.dataset, ("train",))["train"] if need_train else None
-    return train, _dataset_sources(config, test_dataset, ("test",))["test"]
+        train, test = sources.get("train"), sources["test"]
+    else:
+        train = _dataset_sources(config, config.dataset, ("train",))["train"] if need_train else None
+        test = _dataset_sources(config, test_dataset, ("test",))["test"]
+    if train is not None and config.validation_fraction:
+        # What is held out for validation is not training data for anything (methods,
+        # baselines, the mean pose), so a selected checkpoint never saw it.
+        train = validation_split(train, config.validation_fraction)[0]
+    return train, test
+
+
+def build_validation_source(config: ml_collections.ConfigDict):
+    """The training records held out by config.validation_fraction (None when it is 0)."""
+    if not config.validation_fraction:
+        return None
+    train = _dataset_sources(config, config.dataset, ("train",))["train"]
+    return validation_split(train, config.validation_fraction)[1]
 
 
 @dataclasses.dataclass
@@ -106,6 +120,7 @@ class Experiment:
     test_source: Any
     fields: tuple[str, ...]
     test_dataset: str | None = None  # the test split's dataset when it is not config.dataset
+    validation_source: Any = None  # records held out of the training split (config.validation_fraction)
 
     def _select(self, batch: dict, stream: str = "train") -> dict:
         """The method's fields of a batch; a pose-only stream's batches hold pose fields only."""
@@ -177,13 +192,19 @@ class Experiment:
                 yield self._select(next(iterators[phases[k].stream]), phases[k].stream)
             step += 1024
 
-    def eval_batches(self, *, box_jitter: float = 0.0) -> Iterator[dict]:
-        """Test batches in order, the last padded, each with a `valid` row mask; cropped
-        around the hand as in training, the boxes perturbed by `box_jitter` (a fraction
-        of the side, jaxhands.data.hand_crop.jitter_box) when it is > 0."""
+    def eval_batches(self, *, box_jitter: float = 0.0, split: str = "test") -> Iterator[dict]:
+        """Test batches in order (split="validation": the held-out training records'), the
+        last padded, each with a `valid` row mask; cropped around the hand as in training,
+        the boxes perturbed by `box_jitter` (a fraction of the side,
+        jaxhands.data.hand_crop.jitter_box) when it is > 0."""
         if box_jitter and not hand_crop_config(self.config).enabled:
             raise ValueError(f"box_jitter={box_jitter} needs a hand crop, but config.hand_crop.mode is 'none'")
-        for batch in pipeline.make_eval_iterator(self.test_source, global_batch_size=self.config.batch_size,
+        if split not in ("test", "validation"):
+            raise ValueError(f"eval_batches: split must be 'test' or 'validation', got {split!r}")
+        source = self.test_source if split == "test" else self.validation_source
+        if source is None:
+            raise ValueError("eval_batches(split='validation'): no validation split; set config.validation_fraction")
+        for batch in pipeline.make_eval_iterator(source, global_batch_size=self.config.batch_size,
                                                  hand_crop=hand_crop_config(self.config), box_jitter=box_jitter,
                                                  fields=self.fields):
             yield self._select(batch, "test")
@@ -225,6 +246,7 @@ def build_experiment(config: ml_collections.ConfigDict, *, extra_fields: tuple[s
     method = build_method(config)
     train_source, test_source = build_sources(config, test_dataset=test_dataset, need_train=need_train)
     fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields) + tuple(extra_fields)))
-    experiment = Experiment(config, method, train_source, test_source, fields, test_dataset)
+    validation_source = build_validation_source(config) if need_train else None
+    experiment = Experiment(config, method, train_source, test_source, fields, test_dataset, validation_source)
     check_invariance_joints(config, experiment.example_batch(), dataset=test_dataset or config.dataset)
     return experiment

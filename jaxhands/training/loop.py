@@ -33,7 +33,7 @@ from jaxhands.configs import workdir_record
 from jaxhands.configs.loader import load_config
 from jaxhands.training import sharding
 from jaxhands.evaluation.spread import batch_spread
-from jaxhands.training.checkpoints import Checkpointer
+from jaxhands.training.checkpoints import BEST_METRIC, Checkpointer
 from jaxhands.training.collapse import CollapseMonitor, is_spread_metric
 from jaxhands.training.parallel import make_parallel
 from jaxhands.training.experiment import Experiment, build_experiment
@@ -102,11 +102,13 @@ def make_predict_fn(experiment: Experiment, mesh):
 
 
 def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, num_batches: int) -> dict:
-    """Mean/median EPE (mm) over all (defined) joints of the first `num_batches` test batches,
-    and the root-relative spread of the predictions and of the ground truth across those
-    test samples (mm; their ratio ~0 = one constant pose, see jaxhands.evaluation.spread)."""
+    """Mean/median EPE (mm) over all (defined) joints of the first `num_batches` batches of
+    the validation split (val/*) when the experiment holds one, else of the test split
+    (eval/*), and the root-relative spread of the predictions and of the ground truth across
+    those samples (mm; their ratio ~0 = one constant pose, see jaxhands.evaluation.spread)."""
+    split, prefix = ("validation", "val/") if experiment.validation_source is not None else ("test", "eval/")
     errors, preds, targets = [], [], []
-    for i, batch in enumerate(experiment.eval_batches()):
+    for i, batch in enumerate(experiment.eval_batches(split=split)):
         if i >= num_batches:
             break
         global_batch = sharding.put_batch(batch, mesh)
@@ -126,9 +128,25 @@ def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, nu
     errors = np.concatenate(errors)
     pred_spread = 1000.0 * float(batch_spread(np.concatenate(preds)))
     target_spread = 1000.0 * float(batch_spread(np.concatenate(targets)))
-    return {"eval/mean_epe_mm": float(errors.mean()), "eval/median_epe_mm": float(np.median(errors)),
-            "eval/pred_spread_mm": pred_spread, "eval/target_spread_mm": target_spread,
-            "eval/spread": pred_spread / max(target_spread, 1e-9)}
+    out = {"mean_epe_mm": float(errors.mean()), "median_epe_mm": float(np.median(errors)),
+           "pred_spread_mm": pred_spread, "target_spread_mm": target_spread,
+           "spread": pred_spread / max(target_spread, 1e-9)}
+    return {prefix + k: v for k, v in out.items()}
+
+
+def check_model_selection(config: ml_collections.ConfigDict) -> None:
+    """config.keep_best_checkpoint needs a validation split and saves that are evaluated."""
+    if not config.keep_best_checkpoint:
+        return
+    if not config.validation_fraction:
+        raise ValueError("config.keep_best_checkpoint ranks checkpoints by the validation EPE, but "
+                         "config.validation_fraction is 0 (choosing on the test split would be model selection on "
+                         "the test set): set e.g. --config.validation_fraction=0.05")
+    every = (config.eval_every, config.log_every, config.checkpoint_every)
+    if not config.eval_every or config.eval_every % config.log_every or config.checkpoint_every % config.eval_every:
+        raise ValueError(f"config.keep_best_checkpoint ranks the saves that are evaluated: the evaluation runs at "
+                         f"log steps, so eval_every must be a multiple of log_every and checkpoint_every of "
+                         f"eval_every; got eval_every, log_every, checkpoint_every = {every}")
 
 
 def _stop_trace(state, workdir: pathlib.Path, profile: tuple[int, int]) -> bool:
@@ -162,9 +180,11 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     sharding.check_batch_size(config.batch_size, mesh)
     experiment = build_experiment(config)
     stage_ends = experiment.method.phase_schedule.stage_ends
+    check_model_selection(config)
     checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep, keep_steps=stage_ends,
                                 save_interval_steps=config.checkpoint_every,
-                                async_save=config.async_checkpointing)
+                                async_save=config.async_checkpointing,
+                                keep_best=BEST_METRIC if config.keep_best_checkpoint else None)
     state = initial_state(experiment, config, mesh)
     latest = checkpointer.latest_step()
     config_changes = {}
@@ -280,9 +300,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                     writer.write(done, last)
                     if board is not None:
                         board.scalars(done, last)
-                    collapse.update(done, {k: v for k, v in last.items() if not k.startswith("eval/")})
+                    collapse.update(done, {k: v for k, v in last.items() if not k.startswith(("eval/", "val/"))})
                     bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()
-                                     if k in ("loss", "eval/mean_epe_mm", "eval/spread") or k.endswith("/loss")
+                                     if k in ("loss", "eval/mean_epe_mm", "eval/spread", BEST_METRIC, "val/spread")
+                                     or k.endswith("/loss")
                                      or is_spread_metric(k)}, refresh=False)
                     history, history_start = [], done
                     log_t0, log_step0 = time.time(), done
@@ -290,9 +311,13 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
                 if must_save and not must_log and history:
                     writer.save_window(done, history_start, history)
                 if must_save:
+                    # Ranked only when evaluated at this very step (a save between evaluations,
+                    # e.g. at a stop request, has no validation EPE of its own).
+                    ranked = must_log and BEST_METRIC in last and config.keep_best_checkpoint
                     checkpointer.save(parallel.checkpoint_state(state),
                                       force=done == end_step or at_stage_end or stopped_by is not None,
-                                      config_json=json.loads(config.to_json_best_effort()))
+                                      config_json=json.loads(config.to_json_best_effort()),
+                                      metrics={BEST_METRIC: last[BEST_METRIC]} if ranked else None)
                 bar.update(1)
                 if profiling and done == profile[0] + profile[1]:
                     profiling = _stop_trace(state, workdir, profile)
