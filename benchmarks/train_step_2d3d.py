@@ -5,26 +5,17 @@ batch 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU.
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency.
 Both run one (encoder, decoder) pair update per step (Alg. 1, Var. 1): forward,
-reparameterised sample, squared error + KL, backward, Adam. Reports the median of
-5 repeats of `--steps` steps each, compile/warm-up excluded.
+reparameterised sample, squared error + KL, backward, Adam. The two sides alternate over
+--rounds rounds of `--steps` steps (benchmarks/interleaved.py); the medians of each side's
+time and of the per-round ratio are reported, compile/warm-up excluded.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
-
-
-def bench(fn, steps, repeats=5):
-    fn(3)  # warm-up (and compile)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(steps)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from interleaved import describe, interleaved_times, median_ratio
 
 
 def jax_runner(batch_size):
@@ -111,21 +102,28 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     args = parser.parse_args()
-    t_jax = bench(jax_runner(args.batch), args.steps)
-    rate_jax = args.steps * args.batch / t_jax
-    print(f"jaxhands (jax jit)  : {1000 * t_jax / args.steps:7.3f} ms/step  {rate_jax:10.0f} samples/s")
+    runners = {"jax": jax_runner(args.batch)}
     try:
         import torch
+
+        runners["torch"] = torch_runner(args.batch, args.threads)
     except ImportError:
+        torch = None
+    times = interleaved_times(runners, args.steps, args.rounds, warmup_steps=3)
+
+    def rate(name):  # samples/s at the median round
+        return args.steps * args.batch / statistics.median(times[name])
+
+    print(f"jaxhands (jax jit)  : {rate('jax'):10.0f} samples/s  {describe(times, 'jax')} of {args.steps} steps")
+    if torch is None:
         print("PyTorch not installed (pip install torch==2.13.0 for the comparison)")
         return
-    t_torch = bench(torch_runner(args.batch, args.threads), args.steps)
-    rate_torch = args.steps * args.batch / t_torch
-    print(f"PyTorch {torch.__version__:11s}: {1000 * t_torch / args.steps:7.3f} ms/step  {rate_torch:10.0f} samples/s "
+    print(f"PyTorch {torch.__version__:11s}: {rate('torch'):10.0f} samples/s  {describe(times, 'torch')} "
           f"({torch.get_num_threads()} threads)")
-    print(f"ratio jax / torch samples/s: {rate_jax / rate_torch:.2f}x")
+    print(f"ratio jax / torch samples/s: {median_ratio(times, 'torch', 'jax'):.2f}x (median of per-round ratios)")
 
 
 if __name__ == "__main__":

@@ -11,25 +11,17 @@ pool, 4 stages of 2 basic blocks (64, 128, 256, 512 channels x width/64), global
 average pool, hand-side flag, Linear mu / logvar heads; decoder 6 x Linear(512)+ReLU,
 Linear(63). Both run one rgb -> kp3d pair update per step (Alg. 1, Var. 1): forward in
 train mode (batch statistics), reparameterised sample, squared error + beta KL,
-backward, Adam. Reports the median of 3 repeats of `--steps` steps, warm-up excluded.
+backward, Adam. The two sides alternate over --rounds rounds of `--steps` steps
+(benchmarks/interleaved.py); the medians of each side's time and of the per-round ratio
+are reported, warm-up excluded.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
-
-
-def bench(fn, steps, repeats=3):
-    fn(1)  # warm-up (and compile)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(steps)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from interleaved import describe, interleaved_times, median_ratio
 
 
 def make_batch(batch_size, size):
@@ -153,6 +145,7 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--width", type=int, default=64, help="ResNet first-stage channels (64: ResNet-18)")
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
     args = parser.parse_args()
@@ -163,18 +156,22 @@ def main():
     print(f"RGB -> 3D train step, ResNet-18 (width {args.width}) at {args.size}x{args.size}, batch {args.batch}, "
           f"jax on {jax.devices()[0].device_kind}, torch on {args.torch_device} ({os.cpu_count()} CPU cores; "
           "timings are noisy on a shared machine)")
-    t_jax = bench(jax_runner(args.batch, args.size, args.width), args.steps)
-    jax_rate = args.batch * args.steps / t_jax
-    print(f"  jaxhands (jit): {jax_rate:8.1f} samples/s  ({t_jax / args.steps * 1000:.0f} ms/step)")
+    runners = {"jax": jax_runner(args.batch, args.size, args.width)}
     try:
-        run = torch_runner(args.batch, args.size, args.width, args.threads, args.torch_device)
+        runners["torch"] = torch_runner(args.batch, args.size, args.width, args.threads, args.torch_device)
     except ImportError:
+        pass
+    times = interleaved_times(runners, args.steps, args.rounds)
+
+    def rate(name):  # samples/s at the median round
+        return args.batch * args.steps / statistics.median(times[name])
+
+    print(f"  jaxhands (jit): {rate('jax'):8.1f} samples/s  ({describe(times, 'jax')} of {args.steps} steps)")
+    if "torch" not in runners:
         print("  PyTorch not installed (pip install torch): no reference")
         return
-    t_torch = bench(run, args.steps)
-    torch_rate = args.batch * args.steps / t_torch
-    print(f"  PyTorch (eager): {torch_rate:7.1f} samples/s  ({t_torch / args.steps * 1000:.0f} ms/step)")
-    print(f"  ratio jaxhands / PyTorch: {jax_rate / torch_rate:.2f}x")
+    print(f"  PyTorch (eager): {rate('torch'):7.1f} samples/s  ({describe(times, 'torch')})")
+    print(f"  ratio jaxhands / PyTorch: {median_ratio(times, 'torch', 'jax'):.2f}x (median of per-round ratios)")
 
 
 if __name__ == "__main__":

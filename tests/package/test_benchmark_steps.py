@@ -46,3 +46,23 @@ def _is_submodule(package: str, name: str) -> bool:
         return importlib.util.find_spec(f"{package}.{name}") is not None
     except ModuleNotFoundError:  # `package` is a module, not a package
         return False
+
+
+def test_interleaved_timing_alternates_the_sides_and_takes_median_ratios():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "interleaved.py"
+    spec = importlib.util.spec_from_file_location("interleaved", path)
+    interleaved = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(interleaved)
+    calls = []
+    runners = {name: (lambda n, name=name: calls.append((name, n))) for name in ("a", "b")}
+    times = interleaved.interleaved_times(runners, steps=5, rounds=3, warmup_steps=2)
+    # Warm-up once each, then the order flips every round.
+    assert calls == [("a", 2), ("b", 2), ("a", 5), ("b", 5), ("b", 5), ("a", 5), ("a", 5), ("b", 5)]
+    assert [len(v) for v in times.values()] == [3, 3]
+    # One busy round (b's 10 s) does not move the median ratio.
+    assert interleaved.median_ratio({"a": [1.0, 1.0, 1.0], "b": [2.0, 10.0, 2.2]}, "b", "a") == 2.2
+    with pytest.raises(ValueError, match="rounds"):
+        interleaved.interleaved_times(runners, steps=1, rounds=0)
