@@ -23,7 +23,8 @@ Semi- and weakly supervised (Sec. 4.4; labelled_fraction < 1): dvae_pose_stream
 "all_poses" lets the disentangling stage read every record's pose, unpaired with the
 images ("poses": the labelled records' only, the supervised baseline); with
 dvae_weak_viewpoint the embedding also reads the unlabelled images, with their viewpoint
-term alone (the 3D pose and canonical pose terms masked by `labelled`).
+term alone (the 3D pose and canonical pose terms masked by `labelled`): from the train
+stream, or from "labelled_mix" batches of stream_labelled_rows labelled rows when that is > 0.
 
 predict: pose = un-mirror(Dp(mean of q(z | input))) * scale + root, the ground-truth root,
 scale and hand side given (the paper: "handedness and scale are given at test time");
@@ -85,7 +86,13 @@ class DisentangledVAE:
         # Weak supervision (Sec. 4.4): the images without 3D labels keep their viewpoint, so
         # the embedding reads every image and masks only the pose and canonical-pose terms.
         self.weak_viewpoint = bool(config.dvae_weak_viewpoint) and semi
-        embed_stream = "train" if (self.weak_viewpoint or not semi) else "labelled"
+        # With config.stream_labelled_rows = k > 0, the weak embedding reads "labelled_mix"
+        # batches (k labelled rows among batch_size) instead of the train stream, whose
+        # batches hold labelled_fraction of labelled rows (3 of 32 at 10 %) for the pose terms.
+        if self.weak_viewpoint:
+            embed_stream = "labelled_mix" if config.stream_labelled_rows else "train"
+        else:
+            embed_stream = "labelled" if semi else "train"
         self.phases = (Phase("disentangle", FACTOR_GROUPS, self.disentangle_loss, stream=config.dvae_pose_stream),
                        Phase("embed", (f"enc_{self.predict_from}",), self.embed_loss, stream=embed_stream))
         if config.dvae_disentangle_steps < 1:

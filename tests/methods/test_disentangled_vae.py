@@ -113,6 +113,10 @@ def test_semi_and_weak_settings_choose_the_streams_and_mask_the_pose_terms(setti
         assert float(metrics["pose"]) == pytest.approx(float(all_in["pose"]))
     with pytest.raises(ValueError, match="dvae_pose_stream"):
         DisentangledVAE(_config(dvae_pose_stream="labelled"))
+    # Weak supervision with a fixed share of labelled rows per batch reads the mixed stream.
+    mixed = DisentangledVAE(_config(labelled_fraction=0.1, dvae_pose_stream="all_poses", dvae_weak_viewpoint=True,
+                                    stream_labelled_rows=16))
+    assert tuple(p.stream for p in mixed.phases) == ("all_poses", "labelled_mix")
 
 
 def test_factor_walk_moves_one_factor_between_the_two_posteriors():
