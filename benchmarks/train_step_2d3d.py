@@ -1,7 +1,8 @@
 """Train-step throughput of the 2D -> 3D cross-modal VAE (Spurr Table 3 MLPs, latent 64,
 batch 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU.
 
-    python benchmarks/train_step_2d3d.py [--batch 64] [--steps 200] [--threads N]
+    python benchmarks/train_step_2d3d.py [--batch 64] [--steps 200] [--rounds 5] [--threads N]
+        [--torch-device cpu|cuda]
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency.
 Both run one (encoder, decoder) pair update per step (Alg. 1, Var. 1): forward,
@@ -55,7 +56,7 @@ def jax_runner(batch_size):
     return run
 
 
-def torch_runner(batch_size, threads):
+def torch_runner(batch_size, threads, device="cpu"):
     import torch
     from torch import nn
 
@@ -80,10 +81,10 @@ def torch_runner(batch_size, threads):
             h = self.act(self.body(x))
             return self.mu(h), self.logvar(h)
 
-    enc, dec = Encoder(), mlp(64, 63)
+    enc, dec = Encoder().to(device), mlp(64, 63).to(device)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-4)
-    x = torch.randn(batch_size, 43)
-    y = torch.randn(batch_size, 63)
+    x = torch.randn(batch_size, 43, device=device)
+    y = torch.randn(batch_size, 63, device=device)
 
     def run(n):
         for _ in range(n):
@@ -95,6 +96,8 @@ def torch_runner(batch_size, threads):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        if device != "cpu":
+            torch.cuda.synchronize()  # CUDA launches return at once: time the work, not the queue
     return run
 
 
@@ -104,12 +107,17 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
     args = parser.parse_args()
+    import jax
+
+    print(f"2D -> 3D train step, batch {args.batch}: jax on {jax.devices()[0].device_kind}, torch on "
+          f"{args.torch_device}")
     runners = {"jax": jax_runner(args.batch)}
     try:
         import torch
 
-        runners["torch"] = torch_runner(args.batch, args.threads)
+        runners["torch"] = torch_runner(args.batch, args.threads, args.torch_device)
     except ImportError:
         torch = None
     times = interleaved_times(runners, args.steps, args.rounds, warmup_steps=3)
