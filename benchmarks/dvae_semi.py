@@ -4,7 +4,8 @@ m in {10, 100} %: at 100 % the three settings are one, the supervised run of
 docs/results/dvae_embedding.json at the same budget), two seeds.
 
     JAXHANDS_DATA_DIR=/tmp/jh_data python benchmarks/dvae_semi.py --seeds 0 1 \
-        [--disentangle-steps 3000] [--steps 3000] [--workdir DIR] [--out docs/results/dvae_semi.json]
+        [--disentangle-steps 3000] [--steps 3000] [--settings sup10 semi weak weak_mix] [--mix-rows 16]
+        [--workdir DIR] [--out docs/results/dvae_semi.json]
 
 Per seed, three runs of the depth 3DPose dVAE with the same seeded 10 % labelled subset:
 - sup10 (`yangyao19_dvae_pose_depth_sup10`): both stages see only the labelled records;
@@ -12,7 +13,12 @@ Per seed, three runs of the depth 3DPose dVAE with the same seeded 10 % labelled
   pose, unpaired; the embedding only the labelled images;
 - weak (`yangyao19_dvae_pose_depth_weak`): semi's disentangling stage (its stage-end
   checkpoint is copied in: the two settings differ only in the embedding), and the
-  embedding also reads every unlabelled image with its viewpoint term alone.
+  embedding also reads every unlabelled image with its viewpoint term alone, from the
+  train stream (about 10 % labelled rows per batch);
+- weak_mix: weak, its embedding batches holding --mix-rows labelled rows each
+  (`labelled_mix` stream, config.stream_labelled_rows), the rest drawn from every image.
+A workdir that already holds a finished run is evaluated, not retrained, so settings can
+be added to an earlier call's workdir.
 Each is evaluated on the whole test split (jaxhands.evaluate_workdir), beside the mean
 training pose and the untrained model. D9 asks: semi and weak <= sup10, averaged over the
 seeds (the paper: up to 3.5 % and 7.5 % lower mean EPE on RHD).
@@ -27,7 +33,7 @@ import shutil
 import sys
 import time
 
-SETTINGS = ("sup10", "semi", "weak")
+SETTINGS = ("sup10", "semi", "weak", "weak_mix")
 SUMMARY = ("step", "mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50", "spread_ratio")
 
 
@@ -36,6 +42,9 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--disentangle-steps", type=int, default=3000, help="steps of the disentangling stage")
     parser.add_argument("--steps", type=int, default=3000, help="steps of the embedding stage")
+    parser.add_argument("--settings", nargs="+", default=["sup10", "semi", "weak"], choices=SETTINGS,
+                        help="sup10 and semi are needed (the baseline; the weak runs' first stage)")
+    parser.add_argument("--mix-rows", type=int, default=16, help="weak_mix: labelled rows per embedding batch")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("workdirs/dvae_semi"))
     parser.add_argument("--out", type=pathlib.Path, default=None)
@@ -47,16 +56,20 @@ def main():
     from jaxhands.training.loop import train
 
     first, total = args.disentangle_steps, args.disentangle_steps + args.steps
+    settings = [s for s in SETTINGS if s in args.settings]
+    if settings[:2] != ["sup10", "semi"]:
+        parser.error("--settings must include sup10 (the baseline) and semi (the weak runs' first stage)")
     rows = []
     for seed in args.seeds:
         row = {"seed": seed, "disentangle_steps": first, "embed_steps": args.steps, "overrides": list(args.set)}
-        for setting in SETTINGS:
-            config = jaxhands.load_config(f"yangyao19_dvae_pose_depth_{setting}", [
+        for setting in settings:
+            mix = [f"stream_labelled_rows={args.mix_rows}"] if setting == "weak_mix" else []
+            config = jaxhands.load_config(f"yangyao19_dvae_pose_depth_{setting.removesuffix('_mix')}", [
                 f"seed={seed}", f"dvae_disentangle_steps={first}", f"num_train_steps={total}", "eval_every=0",
-                f"checkpoint_every={args.steps}", "log_every=500", *args.set])
+                f"checkpoint_every={args.steps}", "log_every=500", *mix, *args.set])
             workdir = args.workdir / f"{setting}_s{seed}"
             semi_stage1 = args.workdir / f"semi_s{seed}" / "checkpoints" / str(first)
-            if setting == "weak" and not (workdir / "checkpoints").exists():
+            if setting.startswith("weak") and not (workdir / "checkpoints").exists():
                 if not semi_stage1.exists():
                     raise SystemExit(f"the weak run starts from the semi run's stage-end checkpoint, {semi_stage1}: "
                                      f"not found")
@@ -72,13 +85,13 @@ def main():
                 mean = evaluate_mean_pose(config)
                 row["mean_pose"] = {k: mean[k] for k in SUMMARY if k in mean}
         base = row["sup10"]["mean_epe_mm"]
-        for setting in ("semi", "weak"):
+        for setting in settings[1:]:
             row[f"{setting}_over_sup10"] = row[setting]["mean_epe_mm"] / base
-        for setting in SETTINGS:
+        for setting in settings:
             row[f"{setting}_over_mean_pose"] = row[setting]["mean_epe_mm"] / row["mean_pose"]["mean_epe_mm"]
         rows.append(row)
         out = {"command": " ".join(["python"] + sys.argv), "rows": rows}
-        out["seed_mean_mm"] = {s: sum(r[s]["mean_epe_mm"] for r in rows) / len(rows) for s in SETTINGS}
+        out["seed_mean_mm"] = {s: sum(r[s]["mean_epe_mm"] for r in rows) / len(rows) for s in settings}
         print(f"after seed {seed}: mean over seeds {out['seed_mean_mm']}", flush=True)
         if args.out:  # after every seed: a crash keeps what was measured
             args.out.write_text(json.dumps(out, indent=2) + "\n")
