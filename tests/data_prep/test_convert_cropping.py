@@ -61,6 +61,37 @@ def test_crop_bilinear_identity_ramp_and_antialiasing():
     assert not outside.any()
 
 
+def test_crop_bilinear_matches_brute_force_supersampling():
+    """The separable weight matrices give what the definition says: each output pixel the
+    mean over its k x k sample points of the bilinear value, 0 for a point off the image."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (11, 14, 2)).astype(np.uint8)
+    source = image.astype(np.float64)
+
+    def bilinear(u, v):
+        if not (0 <= u < 14 and 0 <= v < 11):
+            return np.zeros(2)
+        x, y = np.clip(u - 0.5, 0, 13), np.clip(v - 0.5, 0, 10)
+        c0, r0 = int(np.floor(x)), int(np.floor(y))
+        c1, r1 = min(c0 + 1, 13), min(r0 + 1, 10)
+        fx, fy = x - c0, y - r0
+        top = (1 - fx) * source[r0, c0] + fx * source[r0, c1]
+        bottom = (1 - fx) * source[r1, c0] + fx * source[r1, c1]
+        return (1 - fy) * top + fy * bottom
+
+    for box, out in ((CropBox(-2.7, 1.3, 19.0, 13.0), (4, 5)),   # shrinking: k = 4 samples a side
+                     (CropBox(3.2, 2.6, 4.0, 3.0), (9, 7))):     # enlarging: k = 1
+        k = max(1, int(np.ceil(max(box.width / out[1], box.height / out[0]) - 1e-9)))
+        expected = np.zeros((*out, 2))
+        for i in range(out[0]):
+            for j in range(out[1]):
+                points = [bilinear(box.u0 + (j + (b + 0.5) / k) * box.width / out[1],
+                                   box.v0 + (i + (a + 0.5) / k) * box.height / out[0])
+                          for a in range(k) for b in range(k)]
+                expected[i, j] = np.mean(points, axis=0)
+        np.testing.assert_array_equal(crop_bilinear(image, box, out), np.clip(np.rint(expected), 0, 255))
+
+
 def test_rgb_crop_box_follows_hand3d():
     uv = np.array([[60.0, 80], [100, 150], [130, 70], [300, 300], [100, 80]])
     visible = np.array([True, True, True, False, True])
