@@ -139,15 +139,22 @@ def local_batch_size(global_batch_size: int, process_count: int) -> int:
     return global_batch_size // process_count
 
 
+def _reading_only(source, fields):
+    """`source` decoding only `fields` where it can (storage.CheckedSource.reading_only):
+    the record fields a pipeline drops are then never decompressed."""
+    narrow = getattr(source, "reading_only", None)
+    return source if narrow is None or fields is None else narrow(tuple(fields))
+
+
 class _TrainRecord:
     """Local stream row -> augmented record (picklable, for grain worker processes)."""
 
     def __init__(self, source, *, seed: int, global_batch_size: int, local_batch: int,
                  process_index: int, augment_config: AugmentConfig, hand_crop: HandCropConfig,
                  fields=None):
-        self._source = source
-        self._hand_crop = hand_crop
         self._fields = fields_to_process(fields, hand_crop, augment_config)
+        self._source = _reading_only(source, self._fields)
+        self._hand_crop = hand_crop
         self._num_records = len(source)
         self._seed = seed
         self._global_batch_size = global_batch_size
@@ -187,10 +194,10 @@ class _EvalRecord:
 
     def __init__(self, source, *, global_batch_size: int, local_batch: int, process_index: int,
                  hand_crop: HandCropConfig, box_jitter: float = 0.0, fields=None):
-        self._source = source
+        self._fields = fields_to_process(fields, hand_crop, None)
+        self._source = _reading_only(source, self._fields)
         self._hand_crop = hand_crop
         self._box_jitter = box_jitter
-        self._fields = fields_to_process(fields, hand_crop, None)
         self._num_records = len(source)
         self._global_batch_size = global_batch_size
         self._local_batch = local_batch

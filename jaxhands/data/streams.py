@@ -49,6 +49,11 @@ class RecordSubset:
     def __getitem__(self, i: int):
         return self.source[int(self.indices[i])]
 
+    def reading_only(self, fields) -> "RecordSubset":
+        """The subset of `source.reading_only(fields)` (storage.CheckedSource), when it has one."""
+        narrow = getattr(self.source, "reading_only", None)
+        return self if narrow is None else dataclasses.replace(self, source=narrow(fields))
+
 
 class PoseRecords:
     """The pose fields of a subset's records, read once and held in memory (a few hundred

@@ -97,8 +97,7 @@ def build_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None
     else:
         train = _dataset_sources(config, config.dataset, ("train",))["train"] if need_train else None
         test = _dataset_sources(config, test_dataset, ("test",))["test"]
-    # .get: build_sources also serves bare ConfigDicts naming only a dataset (0 = no split).
-    if train is not None and config.get("validation_fraction", 0.0):
+    if train is not None and config.validation_fraction:
         # What is held out for validation is not training data for anything (methods,
         # baselines, the mean pose), so a selected checkpoint never saw it.
         train = validation_split(train, config.validation_fraction)[0]
@@ -107,7 +106,7 @@ def build_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None
 
 def build_validation_source(config: ml_collections.ConfigDict):
     """The training records held out by config.validation_fraction (None when it is 0)."""
-    if not config.get("validation_fraction", 0.0):
+    if not config.validation_fraction:
         return None
     train = _dataset_sources(config, config.dataset, ("train",))["train"]
     return validation_split(train, config.validation_fraction)[1]

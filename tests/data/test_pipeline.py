@@ -164,6 +164,30 @@ def test_reads_tfds_shards_end_to_end(tmp_path):
                                   generate_sample(7, seed=2, image_size=24, num_points=8)["keypoints_3d"])
 
 
+def test_a_pipeline_decodes_only_the_fields_it_keeps(tmp_path):
+    """A pipeline that keeps some fields reads the shards with the others left encoded
+    (storage.CheckedSource.reading_only) and yields exactly the batches of a full read."""
+    tfds.disable_progress_bar()
+    result = build_synthetic_dataset(tmp_path, image_size=24, num_points=8, seed=2, num_train=6, num_test=3,
+                                     workers=1)
+    train = load_split(result.path, "train")
+    fields = ("depth", "keypoints_3d", "keypoints_2d", "visible", "intrinsics", "hand_side")
+    narrow = train.reading_only(fields)
+    record = narrow[0]
+    assert isinstance(record["image"], bytes) and isinstance(record["points"], bytes)  # never decompressed
+    np.testing.assert_array_equal(record["depth"], train[0]["depth"])
+    assert train.reading_only(None) is train and narrow.reading_only(fields) is narrow
+    kwargs = dict(global_batch_size=4, seed=0, fields=fields, augment_config=AUGMENT)
+    narrowed = _batches(train, 2, **kwargs)
+
+    class FullReads(list):  # a source without reading_only: every field decoded
+        pass
+    full = _batches(FullReads(train[i] for i in range(len(train))), 2, **kwargs)
+    assert sorted(narrowed[0]) == sorted(full[0]) and "image" not in narrowed[0]
+    for a, b in zip(narrowed, full):
+        _assert_batches_equal(a, b)
+
+
 def _skeleton_records(count):
     """Records shaped like a skeleton-only source (no image/depth/mask/points) with metadata."""
     rng = np.random.default_rng(0)

@@ -215,12 +215,12 @@ def test_refuses_incomplete_raw_folder_and_leaves_nothing(raw, tmp_path):
 
 
 def test_training_side_loads_it_by_name(converted):
-    import ml_collections
-
+    from jaxhands.configs import get_config
     from jaxhands.data import pipeline
     from jaxhands.training.experiment import build_sources
 
-    config = ml_collections.ConfigDict({"dataset": "rhd", "data_dir": str(converted)})
+    config = get_config("spurr18_2d_to_3d_var1")
+    config.dataset, config.data_dir = "rhd", str(converted)
     train, test = build_sources(config)
     assert (len(train), len(test)) == (3, 2)
     batches = pipeline.make_eval_iterator(test, global_batch_size=2, process_index=0, process_count=1)
