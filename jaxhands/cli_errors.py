@@ -60,10 +60,10 @@ def user_error_types() -> tuple[type, ...]:
     from jaxhands.configs.workdir_record import IncompatibleResumeError
     from jaxhands.data.storage import CorruptShardError, DatasetNotFoundError
     from jaxhands.runs import NotAWorkdirError
-    from jaxhands.training.checkpoints import CheckpointDamagedError
+    from jaxhands.training.checkpoints import CheckpointDamagedError, CheckpointNotFoundError
 
     return (ConfigError, IncompatibleResumeError, CorruptShardError, DatasetNotFoundError, NotAWorkdirError,
-            CheckpointDamagedError)
+            CheckpointDamagedError, CheckpointNotFoundError)
 
 
 @contextlib.contextmanager

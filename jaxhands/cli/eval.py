@@ -69,7 +69,10 @@ def main(argv):
     from jaxhands.evaluation.run_evaluation import eval_dir_name, evaluate_workdir
     from jaxhands.runs import parse_step
 
-    step = parse_step(FLAGS.step)
+    try:
+        step = parse_step(FLAGS.step)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from None
     result = evaluate_workdir(FLAGS.workdir, step=step, untrained=FLAGS.untrained, box_jitter=FLAGS.box_jitter,
                               dataset=FLAGS.dataset)
     print(f"step {result['step']}, {result['num_samples']} test samples ({result['dataset']}; trained on "

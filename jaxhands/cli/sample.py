@@ -40,7 +40,11 @@ def main(argv):
     from jaxhands.runs import load_run, parse_step
     from jaxhands.training.experiment import build_experiment
 
-    run = load_run(FLAGS.workdir, parse_step(FLAGS.step))
+    try:
+        step = parse_step(FLAGS.step)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from None
+    run = load_run(FLAGS.workdir, step)
     method = run.method
     from jaxhands.methods.base import FactorisedLatent, LatentModel, RendersImages
 

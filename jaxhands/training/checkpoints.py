@@ -29,6 +29,10 @@ class CheckpointDamagedError(RuntimeError):
     """A checkpoint step that was asked for by number does not restore."""
 
 
+class CheckpointNotFoundError(ValueError):
+    """The checkpoint asked for (a step number, or "best") was never saved in the workdir."""
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return (text.splitlines() or [""])[0][:200]
@@ -83,7 +87,7 @@ class Checkpointer:
             if metric in metrics:
                 scored[step] = float(metrics[metric])
         if not scored:
-            raise ValueError(f"no checkpoint in {self.directory} was saved with {metric!r} (saved steps: "
+            raise CheckpointNotFoundError(f"no checkpoint in {self.directory} was saved with {metric!r} (saved steps: "
                              f"{sorted(self.manager.all_steps())}): train with config.keep_best_checkpoint=True "
                              "and a validation split (config.validation_fraction > 0)")
         return min(scored, key=lambda s: (scored[s], s))
@@ -169,7 +173,7 @@ class Checkpointer:
         if step is None:
             return steps[-1]
         if step not in steps:
-            raise ValueError(f"no checkpoint at step {step} in {self.directory}; saved steps: {steps}")
+            raise CheckpointNotFoundError(f"no checkpoint at step {step} in {self.directory}; saved steps: {steps}")
         return step
 
     def reached_preemption(self, step: int) -> bool:

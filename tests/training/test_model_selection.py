@@ -85,6 +85,15 @@ def test_training_selects_the_step_with_the_lowest_validation_epe(tmp_path):
     assert jaxhands.load_run(workdir).step == 12
     with pytest.raises(ValueError, match="'best'"):
         jaxhands.load_run(workdir, "last")
+    # From the command line, a step never saved and a misspelt one fail in one line each.
+    import subprocess
+    import sys
+
+    from tests.command_lines import ROOT, script_env
+    for step, message in (("99", "eval.py: no checkpoint at step 99"), ("lates", "an integer) or 'best', got 'lates'")):
+        run = subprocess.run([sys.executable, "eval.py", f"--workdir={workdir}", f"--step={step}"], cwd=ROOT,
+                             env=script_env(), capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0 and message in run.stderr and "Traceback" not in run.stderr, run.stderr[-2000:]
 
 
 @pytest.mark.parametrize("overrides, message", [
