@@ -159,7 +159,8 @@ def depth_box(sample: Mapping[str, Any], config: HandCropConfig) -> tuple[croppi
     return cropping.cube_crop_box(centre, config.cube_size_m * config.margin, sample["intrinsics"]), centre
 
 
-IMAGE_FRAME_FIELDS = (*COLOUR_IMAGE_FIELDS, "depth", "mask")
+NEAREST_FIELDS = ("depth", "mask")  # resampled by nearest neighbour: no value invented
+IMAGE_FRAME_FIELDS = (*COLOUR_IMAGE_FIELDS, *NEAREST_FIELDS)
 
 
 def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -> dict[str, Any]:
@@ -168,7 +169,7 @@ def apply_box(sample: Mapping[str, Any], box: cropping.CropBox, out_size: int) -
     for name in COLOUR_IMAGE_FIELDS:
         if name in sample:
             out[name] = cropping.crop_bilinear(sample[name], box, out_size)
-    for name in IMAGE_FRAME_FIELDS[len(COLOUR_IMAGE_FIELDS):]:
+    for name in NEAREST_FIELDS:
         if name in sample:
             out[name] = cropping.crop_nearest(sample[name], box, out_size)
     if "keypoints_2d" in sample:

@@ -143,7 +143,7 @@ def _reading_only(source, fields):
     """`source` decoding only `fields` where it can (storage.CheckedSource.reading_only):
     the record fields a pipeline drops are then never decompressed."""
     narrow = getattr(source, "reading_only", None)
-    return source if narrow is None or fields is None else narrow(tuple(fields))
+    return source if narrow is None else narrow(fields)
 
 
 class _TrainRecord:

@@ -77,7 +77,8 @@ class PoseRecords:
 
 
 def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
-    """[num_records] bool: the fixed seeded subset of `fraction` of the records that keeps its labels."""
+    """[num_records] bool: the fixed seeded subset of `fraction` of the records that keeps its
+    labels (also the draw of the validation records, `validation_split`)."""
     order = np.random.default_rng([seed, 7]).permutation(num_records)
     labelled = np.zeros(num_records, bool)
     labelled[order[: int(round(fraction * num_records))]] = True
@@ -93,8 +94,7 @@ def validation_split(source, fraction: float) -> tuple[RecordSubset, RecordSubse
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"config.validation_fraction must be in (0, 1) to hold records out, got {fraction}")
     num = len(source)
-    held = np.zeros(num, bool)
-    held[np.random.default_rng([VALIDATION_SEED, 7]).permutation(num)[: int(round(fraction * num))]] = True
+    held = labelled_mask(num, fraction, VALIDATION_SEED)  # the same seeded draw of a fixed fraction
     if held.all() or not held.any():
         raise ValueError(f"config.validation_fraction={fraction} of {num} training records leaves "
                          f"{int(held.sum())} for validation and {int((~held).sum())} for training; each needs one")

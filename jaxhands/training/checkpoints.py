@@ -52,17 +52,19 @@ class Checkpointer:
         policies = [checkpoint_managers.LatestN(max_to_keep)]
         if keep_steps:
             policies.append(checkpoint_managers.CustomSteps(list(keep_steps)))
+        rank = None
         if keep_best:
+            def rank(metrics):
+                return metrics[keep_best]
             # BestN keeps the end of the sorted order: reverse=True puts the lowest there
             # (measured: reverse=False kept the highest value; tests/training/test_model_selection.py).
-            policies.append(checkpoint_managers.BestN(get_metric_fn=lambda metrics: metrics[keep_best], n=1,
-                                                      reverse=True, keep_checkpoints_without_metrics=False))
+            policies.append(checkpoint_managers.BestN(get_metric_fn=rank, n=1, reverse=True,
+                                                      keep_checkpoints_without_metrics=False))
         # best_fn is also what makes orbax write a save's metrics to disk (without it they
         # live in memory only, and a later reader or a resumed run could not rank the steps).
         options = ocp.CheckpointManagerOptions(
             save_interval_steps=save_interval_steps, create=True, enable_async_checkpointing=async_save,
-            preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies),
-            best_fn=(lambda metrics: metrics[keep_best]) if keep_best else None, best_mode="min")
+            preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies), best_fn=rank, best_mode="min")
         self.manager = ocp.CheckpointManager(self.directory, options=options)
 
     def latest_step(self) -> int | None:
@@ -87,9 +89,10 @@ class Checkpointer:
             if metric in metrics:
                 scored[step] = float(metrics[metric])
         if not scored:
-            raise CheckpointNotFoundError(f"no checkpoint in {self.directory} was saved with {metric!r} (saved steps: "
-                             f"{sorted(self.manager.all_steps())}): train with config.keep_best_checkpoint=True "
-                             "and a validation split (config.validation_fraction > 0)")
+            raise CheckpointNotFoundError(
+                f"no checkpoint in {self.directory} was saved with {metric!r} (saved steps: "
+                f"{sorted(self.manager.all_steps())}): train with config.keep_best_checkpoint=True and a validation "
+                "split (config.validation_fraction > 0)")
         return min(scored, key=lambda s: (scored[s], s))
 
     def restore(self, abstract_state: TrainState, step: int | None = None) -> TrainState:

@@ -90,26 +90,28 @@ def build_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None
     """(train source, test source): random-access sources of schema records, both from
     config.dataset, or the test split from `test_dataset` (a name or a path: train on A,
     test on B). need_train=False skips the training split (None), so a dataset that has
-    only a test split can be evaluated."""
+    only a test split can be evaluated. The records config.validation_fraction holds out
+    are not in the train source (`build_split_sources`)."""
+    train, _, test = build_split_sources(config, test_dataset=test_dataset, need_train=need_train)
+    return train, test
+
+
+def build_split_sources(config: ml_collections.ConfigDict, *, test_dataset: str | None = None,
+                        need_train: bool = True):
+    """(train, validation, test) sources: `build_sources`'s, and the training records held
+    out by config.validation_fraction (None when it is 0, or without the training split)."""
     if test_dataset is None or test_dataset == config.dataset:
         sources = _dataset_sources(config, config.dataset, ("train", "test") if need_train else ("test",))
         train, test = sources.get("train"), sources["test"]
     else:
         train = _dataset_sources(config, config.dataset, ("train",))["train"] if need_train else None
         test = _dataset_sources(config, test_dataset, ("test",))["test"]
+    validation = None
     if train is not None and config.validation_fraction:
         # What is held out for validation is not training data for anything (methods,
         # baselines, the mean pose), so a selected checkpoint never saw it.
-        train = validation_split(train, config.validation_fraction)[0]
-    return train, test
-
-
-def build_validation_source(config: ml_collections.ConfigDict):
-    """The training records held out by config.validation_fraction (None when it is 0)."""
-    if not config.validation_fraction:
-        return None
-    train = _dataset_sources(config, config.dataset, ("train",))["train"]
-    return validation_split(train, config.validation_fraction)[1]
+        train, validation = validation_split(train, config.validation_fraction)
+    return train, validation, test
 
 
 @dataclasses.dataclass
@@ -244,9 +246,9 @@ def build_experiment(config: ml_collections.ConfigDict, *, extra_fields: tuple[s
     reads; extra_fields adds ones it does not (e.g. an evaluation's tag images).
     test_dataset / need_train: see `build_sources` (evaluating on another dataset)."""
     method = build_method(config)
-    train_source, test_source = build_sources(config, test_dataset=test_dataset, need_train=need_train)
+    train_source, validation_source, test_source = build_split_sources(config, test_dataset=test_dataset,
+                                                                        need_train=need_train)
     fields = tuple(dict.fromkeys(LABEL_FIELDS + tuple(method.batch_fields) + tuple(extra_fields)))
-    validation_source = build_validation_source(config) if need_train else None
     experiment = Experiment(config, method, train_source, test_source, fields, test_dataset, validation_source)
     check_invariance_joints(config, experiment.example_batch(), dataset=test_dataset or config.dataset)
     return experiment
