@@ -30,7 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxhands.configs import workdir_record
-from jaxhands.configs.loader import load_config
+from jaxhands.configs.loader import ConfigError, load_config
 from jaxhands.training import sharding
 from jaxhands.evaluation.spread import batch_spread
 from jaxhands.training.checkpoints import BEST_METRIC, Checkpointer
@@ -135,16 +135,21 @@ def quick_eval(experiment: Experiment, predict_fn, params, model_state, mesh, nu
 
 
 def check_model_selection(config: ml_collections.ConfigDict) -> None:
-    """config.keep_best_checkpoint needs a validation split and saves that are evaluated."""
+    """config.validation_fraction must hold some records out and leave some; and
+    config.keep_best_checkpoint needs a validation split and saves that are evaluated.
+    ConfigError (one line from train.py) otherwise, before any data is built."""
+    if not 0.0 <= config.validation_fraction < 1.0:
+        raise ConfigError(f"config.validation_fraction must be in [0, 1) (the share of the training records held "
+                          f"out; 0 = none), got {config.validation_fraction}")
     if not config.keep_best_checkpoint:
         return
     if not config.validation_fraction:
-        raise ValueError("config.keep_best_checkpoint ranks checkpoints by the validation EPE, but "
+        raise ConfigError("config.keep_best_checkpoint ranks checkpoints by the validation EPE, but "
                          "config.validation_fraction is 0 (choosing on the test split would be model selection on "
                          "the test set): set e.g. --config.validation_fraction=0.05")
     every = (config.eval_every, config.log_every, config.checkpoint_every)
     if not config.eval_every or config.eval_every % config.log_every or config.checkpoint_every % config.eval_every:
-        raise ValueError(f"config.keep_best_checkpoint ranks the saves that are evaluated: the evaluation runs at "
+        raise ConfigError(f"config.keep_best_checkpoint ranks the saves that are evaluated: the evaluation runs at "
                          f"log steps, so eval_every must be a multiple of log_every and checkpoint_every of "
                          f"eval_every; got eval_every, log_every, checkpoint_every = {every}")
 
@@ -178,9 +183,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     mesh = sharding.make_mesh()
     parallel = make_parallel(config.parallel, mesh)
     sharding.check_batch_size(config.batch_size, mesh)
+    check_model_selection(config)
     experiment = build_experiment(config)
     stage_ends = experiment.method.phase_schedule.stage_ends
-    check_model_selection(config)
     checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep, keep_steps=stage_ends,
                                 save_interval_steps=config.checkpoint_every,
                                 async_save=config.async_checkpointing,

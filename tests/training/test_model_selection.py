@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import jaxhands
+from jaxhands.configs.loader import ConfigError
 from jaxhands.data.streams import validation_split
 from jaxhands.training.checkpoints import BEST_METRIC, Checkpointer
 from jaxhands.training.experiment import build_experiment, build_sources
@@ -103,8 +104,21 @@ def test_training_selects_the_step_with_the_lowest_validation_epe(tmp_path):
     (dict(validation_fraction=0.1, eval_every=4, checkpoint_every=6), "checkpoint_every of eval_every"),
 ])
 def test_keep_best_without_a_validated_save_is_refused(tmp_path, overrides, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         check_model_selection(tiny_config(tmp_path, keep_best_checkpoint=True, **overrides))
+
+
+def test_a_bad_model_selection_config_ends_train_py_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.command_lines import ROOT, script_env
+    for flags, message in ((["--config.validation_fraction=1.5"], "validation_fraction must be in [0, 1)"),
+                           (["--config.keep_best_checkpoint=True"], "model selection on the test set")):
+        run = subprocess.run([sys.executable, "train.py", "--config=spurr18_2d_to_3d_var1", f"--workdir={tmp_path}",
+                              *flags], cwd=ROOT, env=script_env(), capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0 and message in run.stderr and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert not (tmp_path / "checkpoints").exists()  # refused before anything was built or written
 
 
 def test_command_line_step_reads_a_number_or_best_and_best_evaluates_into_its_own_folder():
