@@ -49,6 +49,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variants", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--train-on", nargs="+", choices=tuple(DATASETS), default=list(DATASETS),
+                        help="training sets (each run is still scored on both test sets)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("workdirs/cross_dataset_lifting"))
     parser.add_argument("--out", type=pathlib.Path, default=None)
@@ -60,7 +62,8 @@ def main():
     from jaxhands.training.loop import train
 
     rows, baselines = [], {}
-    for train_on, name in DATASETS.items():
+    for train_on in args.train_on:
+        name = DATASETS[train_on]
         other = next(d for d in DATASETS if d != train_on)
         for variant in args.variants:
             for seed in args.seeds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from jaxhands.data.argument_types import int_at_least, non_negative_int, positive_int
+from jaxhands.synthetic.config import HAND_SHAPES
 from jaxhands.synthetic.generator import MIN_IMAGE_SIZE
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-backgrounds", type=non_negative_int, default=0,
                         help="K > 0: K shared contents (background, skin, light), stored with content_id and "
                              "tag_image (Yang & Yao's synthesis); 0 (default): every image its own")
+    parser.add_argument("--hand-shapes", choices=HAND_SHAPES, default="stb",
+                        help="skeletons: around STB's (default) or anthropometric (every bone ratio uniform within "
+                             "the published limits; see jaxhands.synthetic.config.SyntheticConfig)")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="generation processes (default: all CPUs for >= 64 samples)")
 
@@ -38,4 +42,4 @@ def prepare(args: argparse.Namespace):
     return build_synthetic_dataset(
         args.out, image_size=args.image_size, num_points=args.num_points, seed=args.seed,
         num_train=args.num_train, num_test=args.num_test, workers=args.workers, overwrite=args.overwrite,
-        background=args.background, num_backgrounds=args.num_backgrounds)
+        background=args.background, num_backgrounds=args.num_backgrounds, hand_shapes=args.hand_shapes)

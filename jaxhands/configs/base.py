@@ -50,6 +50,10 @@ def _data_fields(c: ml_collections.ConfigDict) -> None:
     # K > 0: K shared contents (background, skin, light), records carry content_id and
     # tag_image (Yang & Yao's synthesis; jaxhands.synthetic.config.SyntheticConfig).
     c.synthetic_num_backgrounds = 0
+    # Hand skeletons: "stb" (around STB's one fitted skeleton; every result so far) or
+    # "anthropometric" (each bone ratio uniform within the published limits: covers
+    # other datasets' joint conventions; jaxhands.synthetic.config.SyntheticConfig).
+    c.synthetic_hand_shapes = "stb"
     # Side of the stored synthetic frames; 0 = automatic: image_size without a hand crop,
     # 2 * image_size with one (the network sees image_size-pixel crops cut from them).
     c.synthetic_image_size = 0

@@ -114,7 +114,7 @@ def stb_config(variant: int) -> ml_collections.ConfigDict:
     """2D -> 3D lifting on the real STB skeletons (train 15000 / test 3000), T+S invariances;
     2D keypoints from projecting the joints with STB's Bumblebee intrinsics."""
     c = cross_modal_config("kp2d", variant, dataset="stb_skeletons")
-    c.invariances.handedness = False  # STB is one (left) hand: the flag carries nothing
+    c.invariances.handedness = False  # STB is one hand (a right hand, hand_side 1): the flag carries nothing
     c.num_train_steps = 6000
     c.eval_every = 1000
     c.checkpoint_every = 1000

@@ -34,7 +34,7 @@ import tqdm
 from jaxhands.data import schema
 from jaxhands.data import storage
 from jaxhands.data.storage import PrepareResult, load_split, prepare_atomically
-from jaxhands.synthetic.config import BACKGROUNDS
+from jaxhands.synthetic.config import BACKGROUNDS, HAND_SHAPES
 
 GenerateFn = Callable[..., dict]
 
@@ -83,7 +83,7 @@ class SyntheticHandsConfig(tfds.core.BuilderConfig):
 
     def __init__(self, *, image_size: int = 128, num_points: int = 256, seed: int = 0,
                  num_train: int = 2000, num_test: int = 200, background: str = "textured",
-                 num_backgrounds: int = 0):
+                 num_backgrounds: int = 0, hand_shapes: str = "stb"):
         _check_sizes(image_size, num_points, seed, num_train, num_test)
         if background not in BACKGROUNDS:
             raise ValueError(f"invalid synthetic dataset config: background must be one of {BACKGROUNDS}, "
@@ -91,15 +91,20 @@ class SyntheticHandsConfig(tfds.core.BuilderConfig):
         if not isinstance(num_backgrounds, (int, np.integer)) or num_backgrounds < 0:
             raise ValueError(f"invalid synthetic dataset config: num_backgrounds must be an integer >= 0, got "
                              f"{num_backgrounds!r}")
+        if hand_shapes not in HAND_SHAPES:
+            raise ValueError(f"invalid synthetic dataset config: hand_shapes must be one of {HAND_SHAPES}, got "
+                             f"{hand_shapes!r}")
         shared = f", {num_backgrounds} shared contents" if num_backgrounds else ""
+        shapes = f", {hand_shapes} hand shapes" if hand_shapes != "stb" else ""
         super().__init__(
             name=config_name(image_size=image_size, num_points=num_points, seed=seed,
                              num_train=num_train, num_test=num_test, background=background,
-                             num_backgrounds=num_backgrounds),
+                             num_backgrounds=num_backgrounds, hand_shapes=hand_shapes),
             description=(f"{image_size}x{image_size} images, {num_points} points, seed {seed}, "
-                         f"{num_train} train / {num_test} test samples, {background} backgrounds{shared}"))
+                         f"{num_train} train / {num_test} test samples, {background} backgrounds{shared}{shapes}"))
         self.background = background
         self.num_backgrounds = int(num_backgrounds)
+        self.hand_shapes = hand_shapes
         self.image_size = int(image_size)
         self.num_points = int(num_points)
         self.seed = int(seed)
@@ -108,23 +113,25 @@ class SyntheticHandsConfig(tfds.core.BuilderConfig):
 
 
 def config_name(*, image_size: int, num_points: int, seed: int, num_train: int, num_test: int,
-                background: str = "textured", num_backgrounds: int = 0) -> str:
-    # The defaults (textured, no shared contents) keep the original names, so existing
-    # datasets stay valid.
+                background: str = "textured", num_backgrounds: int = 0, hand_shapes: str = "stb") -> str:
+    # The defaults (textured, no shared contents, STB-like shapes) keep the original
+    # names, so existing datasets stay valid.
     suffix = "" if background == "textured" else f"_bg{background}"
     suffix += f"_contents{num_backgrounds}" if num_backgrounds else ""
+    suffix += f"_shapes{hand_shapes}" if hand_shapes != "stb" else ""
     return f"img{image_size}_pts{num_points}_seed{seed}_train{num_train}_test{num_test}{suffix}"
 
 
-def _generator_kwargs(background: str, num_backgrounds: int = 0) -> dict[str, Any]:
-    # Only a non-default background or shared contents need a SyntheticConfig, so
-    # generators that take just (index, seed, image_size, num_points) keep working for
-    # the default.
-    if background == "textured" and not num_backgrounds:
+def _generator_kwargs(background: str, num_backgrounds: int = 0, hand_shapes: str = "stb") -> dict[str, Any]:
+    # Only a non-default background, shared contents or hand shapes need a
+    # SyntheticConfig, so generators that take just (index, seed, image_size,
+    # num_points) keep working for the default.
+    if background == "textured" and not num_backgrounds and hand_shapes == "stb":
         return {}
     from jaxhands.synthetic.config import SyntheticConfig
 
-    return {"config": SyntheticConfig(background=background, num_backgrounds=int(num_backgrounds))}
+    return {"config": SyntheticConfig(background=background, num_backgrounds=int(num_backgrounds),
+                                      hand_shapes=hand_shapes)}
 
 
 # Fields of a dataset with shared contents (SyntheticConfig.num_backgrounds > 0), besides the schema's.
@@ -132,10 +139,11 @@ CONTENT_FIELDS = ("content_id", "tag_image")
 
 
 def _generate_checked(index: int, *, generate_fn: GenerateFn, seed: int, image_size: int,
-                      num_points: int, background: str = "textured", num_backgrounds: int = 0) -> dict[str, Any]:
+                      num_points: int, background: str = "textured", num_backgrounds: int = 0,
+                      hand_shapes: str = "stb") -> dict[str, Any]:
     """One sample with its metadata, validated against the schema (runs in the workers)."""
     sample = generate_fn(index, seed=seed, image_size=image_size, num_points=num_points,
-                         **_generator_kwargs(background, num_backgrounds))
+                         **_generator_kwargs(background, num_backgrounds, hand_shapes))
     where = f"synthetic sample {index} (seed {seed})"
     schema.validate_sample(sample, image_size, num_points, where=where)
     example = {name: sample[name] for name in schema.FEATURES}
@@ -241,7 +249,7 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
             metadata=tfds.core.MetadataDict(
                 image_size=config.image_size, num_points=config.num_points, seed=config.seed,
                 num_train=config.num_train, num_test=config.num_test, background=config.background,
-                num_backgrounds=config.num_backgrounds,
+                num_backgrounds=config.num_backgrounds, hand_shapes=config.hand_shapes,
                 generator=self._generator_name()),
         )
 
@@ -268,7 +276,7 @@ class SyntheticHands(tfds.core.ShardBasedBuilder):
         generate = functools.partial(
             _generate_checked, generate_fn=self._generate_fn or default_generate_fn(),
             seed=config.seed, image_size=config.image_size, num_points=config.num_points,
-            background=config.background, num_backgrounds=config.num_backgrounds)
+            background=config.background, num_backgrounds=config.num_backgrounds, hand_shapes=config.hand_shapes)
         count = stop - start
         workers = self._workers
         if workers is None:
@@ -311,14 +319,14 @@ def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 12
                             seed: int = 0, num_train: int = 2000, num_test: int = 200,
                             workers: int | None = None, overwrite: bool = False,
                             generate_fn: GenerateFn | None = None, background: str = "textured",
-                            num_backgrounds: int = 0) -> PrepareResult:
+                            num_backgrounds: int = 0, hand_shapes: str = "stb") -> PrepareResult:
     """Writes the synthetic dataset under `data_dir` (atomically; see storage.prepare_atomically).
 
     Returns the version directory and whether it was created (False: already complete).
     """
     config = SyntheticHandsConfig(image_size=image_size, num_points=num_points, seed=seed,
                                   num_train=num_train, num_test=num_test, background=background,
-                                  num_backgrounds=num_backgrounds)
+                                  num_backgrounds=num_backgrounds, hand_shapes=hand_shapes)
 
     def make_builder(root: pathlib.Path) -> SyntheticHands:
         return SyntheticHands(config=config, data_dir=root, generate_fn=generate_fn, workers=workers)
@@ -327,7 +335,8 @@ def build_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int = 12
 
 
 def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, seed: int, image_size: int,
-                             num_points: int, background: str = "textured", num_backgrounds: int = 0) -> None:
+                             num_points: int, background: str = "textured", num_backgrounds: int = 0,
+                             hand_shapes: str = "stb") -> None:
     """Raises StaleDatasetError if train record 0 differs from a freshly generated sample 0.
 
     Compares the pose, camera and side (tolerant to last-bit float differences between
@@ -335,7 +344,7 @@ def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, see
     """
     stored = load_split(path, "train")[0]
     fresh = generate_fn(0, seed=seed, image_size=image_size, num_points=num_points,
-                        **_generator_kwargs(background, num_backgrounds))
+                        **_generator_kwargs(background, num_backgrounds, hand_shapes))
     same = (np.allclose(stored["keypoints_3d"], fresh["keypoints_3d"], atol=1e-5)
             and np.allclose(stored["intrinsics"], fresh["intrinsics"], atol=1e-4)
             and int(stored["hand_side"]) == int(fresh["hand_side"]))
@@ -349,7 +358,8 @@ def _check_generator_matches(path: pathlib.Path, generate_fn: GenerateFn, *, see
 def ensure_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int, num_points: int,
                              num_train: int, num_test: int, seed: int, workers: int | None = None,
                              generate_fn: GenerateFn | None = None, verify: bool = True,
-                             background: str = "textured", num_backgrounds: int = 0) -> pathlib.Path:
+                             background: str = "textured", num_backgrounds: int = 0,
+                             hand_shapes: str = "stb") -> pathlib.Path:
     """The version directory of the synthetic dataset with this config, built if absent.
 
     verify: check that an existing dataset still matches the generator (one sample).
@@ -357,9 +367,9 @@ def ensure_synthetic_dataset(data_dir: str | os.PathLike, *, image_size: int, nu
     result = build_synthetic_dataset(data_dir, image_size=image_size, num_points=num_points, seed=seed,
                                      num_train=num_train, num_test=num_test, workers=workers,
                                      generate_fn=generate_fn, background=background,
-                                     num_backgrounds=num_backgrounds)
+                                     num_backgrounds=num_backgrounds, hand_shapes=hand_shapes)
     if verify and not result.created:
         _check_generator_matches(result.path, generate_fn or default_generate_fn(), seed=seed,
                                  image_size=image_size, num_points=num_points, background=background,
-                                 num_backgrounds=num_backgrounds)
+                                 num_backgrounds=num_backgrounds, hand_shapes=hand_shapes)
     return result.path

@@ -6,6 +6,7 @@ import dataclasses
 
 
 BACKGROUNDS = ("textured", "plain")
+HAND_SHAPES = ("stb", "anthropometric")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,6 +14,17 @@ class SyntheticConfig:
     """Distribution of the synthetic hands, cameras and images.
 
     Hand shape
+      hand_shapes: "stb" (default; the generator of every result so far): bone-length
+        ratios log-normal around STB's single fitted skeleton (bone_length_sigma,
+        bone_length_max_deviation). "anthropometric": each bone's ratio to the wrist ->
+        middle-MCP bone drawn uniformly and independently between the published limits
+        hand_model.BONE_RATIO_MIN / MAX: the union of Spurr et al. 2020's
+        biomechanical limits (measured on RHD + GANerated hands, "Weakly supervised 3D
+        hand pose estimation via biomechanical constraints", ECCV) and STB's ratios
+        +/- 15 %. The range spans the joint conventions of real datasets (wrist ->
+        thumb base 0.22-0.62, STB 0.26; middle MCP -> PIP 0.28-0.68, STB 0.53), which a
+        model trained on the "stb" hands never sees. Uniform, not a fitted density:
+        it covers the hands, it does not claim their frequencies.
       hand_scale_range_m: wrist -> middle-MCP length in metres, uniform. STB's skeleton
         is 0.076; adult hands are about 0.075-0.10.
       bone_length_sigma: log-normal spread of each bone's length ratio around the STB
@@ -51,6 +63,7 @@ class SyntheticConfig:
         z-buffer visibility test of the keypoints.
     """
 
+    hand_shapes: str = "stb"
     hand_scale_range_m: tuple[float, float] = (0.075, 0.10)
     bone_length_sigma: float = 0.05
     bone_length_max_deviation: float = 0.15
@@ -71,6 +84,8 @@ class SyntheticConfig:
     def __post_init__(self):
         if self.background not in BACKGROUNDS:
             raise ValueError(f"SyntheticConfig.background: expected one of {BACKGROUNDS}, got {self.background!r}")
+        if self.hand_shapes not in HAND_SHAPES:
+            raise ValueError(f"SyntheticConfig.hand_shapes: expected one of {HAND_SHAPES}, got {self.hand_shapes!r}")
         if not isinstance(self.num_backgrounds, int) or isinstance(self.num_backgrounds, bool) \
                 or self.num_backgrounds < 0:
             raise ValueError(f"SyntheticConfig.num_backgrounds: expected an integer >= 0, got {self.num_backgrounds!r}")

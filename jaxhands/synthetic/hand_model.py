@@ -156,11 +156,15 @@ def mirror_to_side(points: np.ndarray, side: int) -> np.ndarray:
 
 
 def sample_shape(rng: np.random.Generator, config: SyntheticConfig) -> HandShape:
-    """Hand size, bone-length ratios around STB (within BONE_RATIO_MIN/MAX), palm, radii."""
+    """Hand size, bone-length ratios (config.hand_shapes: around STB, or uniform within
+    BONE_RATIO_MIN/MAX), palm, radii."""
     scale = rng.uniform(*config.hand_scale_range_m)
-    deviation = np.exp(rng.normal(0.0, config.bone_length_sigma, STB_BONE_RATIOS.shape))
-    limit = config.bone_length_max_deviation
-    ratios = np.clip(STB_BONE_RATIOS * np.clip(deviation, 1 - limit, 1 + limit), BONE_RATIO_MIN, BONE_RATIO_MAX)
+    if config.hand_shapes == "anthropometric":
+        ratios = rng.uniform(BONE_RATIO_MIN, BONE_RATIO_MAX)
+    else:  # "stb": the draws of every dataset made before hand_shapes existed
+        deviation = np.exp(rng.normal(0.0, config.bone_length_sigma, STB_BONE_RATIOS.shape))
+        limit = config.bone_length_max_deviation
+        ratios = np.clip(STB_BONE_RATIOS * np.clip(deviation, 1 - limit, 1 + limit), BONE_RATIO_MIN, BONE_RATIO_MAX)
     palm = STB_PALM_BONE_ANGLES_DEG + rng.normal(0.0, config.palm_jitter_deg, 5) * np.array([1, 1, 0, 1, 1])
     thickness = rng.uniform(*config.thickness_range)
     return HandShape(scale_m=float(scale), bone_ratios=ratios, palm_angles_deg=palm, thickness=float(thickness))

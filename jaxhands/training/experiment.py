@@ -65,7 +65,7 @@ def _dataset_sources(config: ml_collections.ConfigDict, name: str, splits: tuple
                 data_root(config), image_size=stored_image_size(config), num_points=config.num_points,
                 num_train=config.synthetic_num_train, num_test=config.synthetic_num_test,
                 seed=config.synthetic_seed, background=config.synthetic_background,
-                num_backgrounds=config.synthetic_num_backgrounds)
+                num_backgrounds=config.synthetic_num_backgrounds, hand_shapes=config.synthetic_hand_shapes)
         if jax.process_count() > 1:
             # Process 0 builds (on the shared filesystem); the others wait, then read.
             from jax.experimental import multihost_utils

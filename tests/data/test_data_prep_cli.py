@@ -76,3 +76,16 @@ def test_module_entry_point_runs_as_a_program():
     assert "known datasets: " in done.stderr and "synthetic" in done.stderr
     done = subprocess.run([sys.executable, "-m", "data_prep", "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "synthetic" in done.stdout
+
+
+def test_hand_shapes_option_writes_the_anthropometric_generator(tmp_path, capsys):
+    from jaxhands.synthetic import SyntheticConfig
+
+    assert main(["synthetic", "--out", str(tmp_path), *ARGS, "--hand-shapes", "anthropometric"]) == 0
+    source = load_split(next(tmp_path.glob("synthetic_hands/*_shapesanthropometric/1.0.0")), "train")
+    expected = generate_sample(1, seed=7, image_size=32, num_points=8,
+                               config=SyntheticConfig(hand_shapes="anthropometric"))
+    np.testing.assert_array_equal(source[1]["keypoints_3d"], expected["keypoints_3d"])
+    with pytest.raises(SystemExit):
+        main(["synthetic", "--out", str(tmp_path), *ARGS, "--hand-shapes", "mano"])
+    assert "argument --hand-shapes: invalid choice: 'mano'" in capsys.readouterr().err

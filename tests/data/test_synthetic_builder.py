@@ -70,7 +70,8 @@ def test_dataset_identity_version_and_metadata(tiny_dataset):
     assert result.path == root / "synthetic_hands" / "img32_pts16_seed3_train8_test4" / "1.0.0"
     builder = tfds.builder_from_directory(str(result.path))
     assert str(builder.info.version) == "1.0.0"
-    assert dict(builder.info.metadata) == {**TINY, "background": "textured", "num_backgrounds": 0, "generator": "jaxhands.synthetic.generate_sample"}
+    assert dict(builder.info.metadata) == {**TINY, "background": "textured", "num_backgrounds": 0, "hand_shapes": "stb",
+                                           "generator": "jaxhands.synthetic.generate_sample"}
     assert set(builder.info.features.keys()) == set(schema.FEATURES) | {"index"}
     assert builder.info.features["image"].shape == (32, 32, 3)
     assert builder.info.features["points"].shape == (16, 3)
@@ -81,12 +82,15 @@ def test_dataset_identity_version_and_metadata(tiny_dataset):
 def test_different_configs_never_share_a_directory():
     names = {SyntheticHandsConfig(**{**TINY, key: value}).name
              for key, value in [("image_size", 64), ("num_points", 32), ("seed", 4), ("num_train", 9),
-                                ("num_test", 5), ("seed", 3), ("background", "plain")]}
-    assert len(names) == 7
+                                ("num_test", 5), ("seed", 3), ("background", "plain"),
+                                ("hand_shapes", "anthropometric")]}
+    assert len(names) == 8
     # The default background keeps the names datasets were first written under.
     assert SyntheticHandsConfig(**TINY).name == "img32_pts16_seed3_train8_test4"
     with pytest.raises(ValueError, match="background must be one of"):
         SyntheticHandsConfig(**TINY, background="noisy")
+    with pytest.raises(ValueError, match="hand_shapes must be one of"):
+        SyntheticHandsConfig(**TINY, hand_shapes="mano")
 
 
 def test_plain_background_dataset_matches_the_generator_with_that_config(tmp_path):
@@ -101,6 +105,22 @@ def test_plain_background_dataset_matches_the_generator_with_that_config(tmp_pat
         _assert_record_equals(records[i], expected, i)
     # Re-opening verifies sample 0 against the same (plain) generator: no StaleDatasetError.
     assert ensure_synthetic_dataset(tmp_path, **{**TINY, "num_train": 3, "num_test": 1}, background="plain") == path
+
+
+def test_anthropometric_dataset_matches_the_generator_with_that_config(tmp_path):
+    from jaxhands.synthetic import SyntheticConfig
+
+    tiny = {**TINY, "num_train": 2, "num_test": 1}
+    path = ensure_synthetic_dataset(tmp_path, **tiny, workers=1, hand_shapes="anthropometric")
+    assert path.parent.name.endswith("_shapesanthropometric")
+    records = load_split(path, "train")
+    config = SyntheticConfig(hand_shapes="anthropometric")
+    for i in range(2):
+        _assert_record_equals(records[i], generate_sample(i, seed=3, image_size=32, num_points=16, config=config), i)
+    # Not the default generator's hands: the same index under "stb" is another skeleton.
+    assert not np.allclose(records[0]["keypoints_3d"],
+                           generate_sample(0, seed=3, image_size=32, num_points=16)["keypoints_3d"], atol=1e-3)
+    assert ensure_synthetic_dataset(tmp_path, **tiny, hand_shapes="anthropometric") == path
 
 
 def test_shared_contents_dataset_stores_content_ids_and_tag_images(tmp_path):

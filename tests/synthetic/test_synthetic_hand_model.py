@@ -137,6 +137,39 @@ def test_bone_lengths_within_documented_limits():
     assert np.all(BONE_RATIO_MAX[others] >= STB_BONE_RATIOS[others] * 1.15 - 1e-12)
 
 
+
+def test_anthropometric_hand_shapes_cover_the_published_ranges_and_stb_shapes_stay_as_before():
+    # "stb" is the default and draws as before the knob existed: the log-normal deviation
+    # around STB's ratios, recomputed here from the same random stream.
+    rng = np.random.default_rng(5)
+    shape = hand_model.sample_shape(rng, SyntheticConfig(hand_shapes="stb"))
+    rng = np.random.default_rng(5)
+    rng.uniform()  # the scale
+    expected = STB_BONE_RATIOS * np.clip(np.exp(rng.normal(0.0, 0.05, 20)), 0.85, 1.15)
+    np.testing.assert_allclose(shape.bone_ratios, np.clip(expected, BONE_RATIO_MIN, BONE_RATIO_MAX), rtol=1e-12)
+    assert SyntheticConfig().hand_shapes == "stb"
+    config = SyntheticConfig(hand_shapes="anthropometric")
+    ratios = []
+    for index in range(400):
+        joints = generator.sample_scene(index, seed=3, image_size=64, config=config).keypoints_3d
+        lengths = np.array([np.linalg.norm(joints[c] - joints[p]) for p, c in BONES])
+        ratios.append(lengths / lengths[8])  # measured from the posed joints, not read from the shape
+    ratios = np.array(ratios)
+    assert np.all(ratios >= BONE_RATIO_MIN - 1e-9) and np.all(ratios <= BONE_RATIO_MAX + 1e-9)
+    others = np.arange(20) != 8
+    width = (BONE_RATIO_MAX - BONE_RATIO_MIN)[others]
+    # Uniform within the limits: the extremes are reached (within 5 % of the range of
+    # 400 draws) and the spread is the uniform's width / sqrt(12), not STB's 5 %.
+    assert np.all(ratios.min(0)[others] - BONE_RATIO_MIN[others] < 0.05 * width)
+    assert np.all(BONE_RATIO_MAX[others] - ratios.max(0)[others] < 0.05 * width)
+    np.testing.assert_allclose(ratios.std(0)[others], width / np.sqrt(12), rtol=0.15)
+    # The thumb base covers both STB's 0.26 and the 0.4+ of datasets that place it nearer
+    # the thumb's MCP (issue 18), and STB's own skeleton is inside every range.
+    assert (ratios[:, 0] < 0.3).mean() > 0.1 and (ratios[:, 0] > 0.4).mean() > 0.4
+    assert np.all((BONE_RATIO_MIN <= STB_BONE_RATIOS) & (STB_BONE_RATIOS <= BONE_RATIO_MAX))
+    with pytest.raises(ValueError, match="hand_shapes: expected one of"):
+        SyntheticConfig(hand_shapes="mano")
+
 def test_left_hand_is_the_mirror_image_of_the_right_hand():
     rng = np.random.default_rng(7)
     shape = hand_model.sample_shape(rng, SyntheticConfig())
