@@ -2,13 +2,20 @@
 batch 64, Adam), jaxhands (jitted) vs the same model in PyTorch, on this CPU.
 
     python benchmarks/train_step_2d3d.py [--batch 64] [--steps 200] [--rounds 5] [--threads N]
-        [--torch-device cpu|cuda]
+        [--torch-device cpu|cuda] [--loop-steps 1500]
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency.
 Both run one (encoder, decoder) pair update per step (Alg. 1, Var. 1): forward,
 reparameterised sample, squared error + KL, backward, Adam. The two sides alternate over
 --rounds rounds of `--steps` steps (benchmarks/interleaved.py); the medians of each side's
 time and of the per-round ratio are reported, compile/warm-up excluded.
+
+--loop-steps N > 0 also times the library's whole training loop (`jaxhands.training.loop.train`
+on `spurr18_2d_to_3d_var1` over the synthetic dataset: data pipeline, step, metrics, progress),
+N steps with the records held in memory (what a keypoint-only pipeline does,
+jaxhands.data.pipeline.RecordsInMemory) and N read from their shards at every step (as before),
+alternated twice; the rate is the median of the metrics.jsonl windows after the first (which
+holds the compile), set against the PyTorch step's.
 """
 
 from __future__ import annotations
@@ -101,6 +108,27 @@ def torch_runner(batch_size, threads, device="cpu"):
     return run
 
 
+def loop_rate(steps: int, in_memory: bool, workdir) -> float:
+    """Steps/s of jaxhands.training.loop.train over `steps` steps of the 2D -> 3D config."""
+    import json
+
+    import jaxhands
+    from jaxhands.data import pipeline
+    from jaxhands.training.loop import train
+
+    config = jaxhands.load_config("spurr18_2d_to_3d_var1", [f"num_train_steps={steps}", "log_every=100",
+                                                             "eval_every=0", f"checkpoint_every={steps}"])
+    original = pipeline._held_in_memory
+    if not in_memory:
+        pipeline._held_in_memory = lambda source, fields: source
+    try:
+        train(config, workdir, progress=False)
+    finally:
+        pipeline._held_in_memory = original
+    rates = [json.loads(line)["steps_per_sec"] for line in open(f"{workdir}/metrics.jsonl")]
+    return statistics.median(rates[1:])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=64)
@@ -108,6 +136,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
+    parser.add_argument("--loop-steps", type=int, default=0, help="also time train() over this many steps (0: no)")
     args = parser.parse_args()
     import jax
 
@@ -132,6 +161,19 @@ def main():
     print(f"PyTorch {torch.__version__:11s}: {rate('torch'):10.0f} samples/s  {describe(times, 'torch')} "
           f"({torch.get_num_threads()} threads)")
     print(f"ratio jax / torch samples/s: {median_ratio(times, 'torch', 'jax'):.2f}x (median of per-round ratios)")
+    if args.loop_steps:
+        import tempfile
+
+        torch_steps = args.steps / statistics.median(times["torch"])
+        rates = {"memory": [], "disk": []}
+        for _ in range(2):
+            for route in rates:
+                with tempfile.TemporaryDirectory() as workdir:
+                    rates[route].append(loop_rate(args.loop_steps, route == "memory", workdir))
+        for route, label in (("memory", "records held in memory"), ("disk", "records read from shards")):
+            rate = statistics.median(rates[route])
+            print(f"jaxhands train() loop, {label}: {rate:7.1f} steps/s ({rates[route]}), "
+                  f"{rate / torch_steps:.2f}x PyTorch's step ({torch_steps:.1f} steps/s)")
 
 
 if __name__ == "__main__":

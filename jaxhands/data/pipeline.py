@@ -44,6 +44,12 @@ _AUGMENT_STREAM = 1
 _BOX_JITTER_STREAM = 2
 # An "infinite" stream: far more steps than any run, small enough for int64 positions.
 _MAX_STEPS = 2**40
+# Per-record fields of kilobytes or more. A training pipeline that needs none of them
+# (2D -> 3D lifting, pose priors) reads its records once into memory (RecordsInMemory):
+# reading a record from its shard costs more than the step of a small model.
+LARGE_FIELDS = frozenset({"image", "depth", "mask", "points", "tag_image"})
+# Above this estimated size a split stays on disk (the few large pose-only sets).
+IN_MEMORY_MAX_BYTES = 512 * 2**20
 
 Batch = dict[str, np.ndarray]
 
@@ -116,6 +122,36 @@ def _batchable_record(record: Mapping[str, Any], fields=None) -> dict[str, np.nd
     return out
 
 
+class RecordsInMemory:
+    """The records of `source`, only `fields` of each (as `_batchable_record` gives them),
+    read once and held in memory; indexing returns copies, so augmentation cannot alter
+    the held records. `in_memory` marks sources a pipeline must not cache again."""
+
+    in_memory = True
+
+    def __init__(self, source, fields):
+        self._records = [_batchable_record(source[i], fields) for i in range(len(source))]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self._records[int(i)].items()}
+
+
+def _held_in_memory(source, fields):
+    """`source` read into memory when the fields the pipeline reads of it hold none of
+    LARGE_FIELDS and the whole split fits IN_MEMORY_MAX_BYTES (both judged on record 0:
+    a skeleton-only source has no `mask` even where augmentation would read one); else
+    `source`."""
+    if fields is None or getattr(source, "in_memory", False):
+        return source
+    first = _batchable_record(source[0], fields)
+    if first.keys() & LARGE_FIELDS or sum(v.nbytes for v in first.values()) * len(source) > IN_MEMORY_MAX_BYTES:
+        return source
+    return RecordsInMemory(source, fields)
+
+
 def resolve_process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
     """(process_index, process_count), defaulting to jax.process_index()/process_count()."""
     if process_index is None or process_count is None:
@@ -153,7 +189,7 @@ class _TrainRecord:
                  process_index: int, augment_config: AugmentConfig, hand_crop: HandCropConfig,
                  fields=None):
         self._fields = fields_to_process(fields, hand_crop, augment_config)
-        self._source = _reading_only(source, self._fields)
+        self._source = _held_in_memory(_reading_only(source, self._fields), self._fields)
         self._hand_crop = hand_crop
         self._num_records = len(source)
         self._seed = seed

@@ -59,6 +59,8 @@ class PoseRecords:
     """The pose fields of a subset's records, read once and held in memory (a few hundred
     bytes a record), so the `poses` stream decodes no image, depth map or cloud per step."""
 
+    in_memory = True  # jaxhands.data.pipeline does not read it into memory again
+
     def __init__(self, subset: RecordSubset, prepare: Callable[[dict], dict] | None = None):
         """`prepare(record) -> record`: applied once per record as it is read (the hand crop,
         which moves keypoints_2d and the intrinsics into the crop; the stream's iterator

@@ -188,6 +188,52 @@ def test_a_pipeline_decodes_only_the_fields_it_keeps(tmp_path):
         _assert_batches_equal(a, b)
 
 
+def test_a_pose_only_pipeline_reads_its_records_once_and_yields_the_same_batches(source):
+    """Records without images, depth or clouds in the fields a pipeline reads are read
+    once into memory (pipeline.RecordsInMemory); the stream is exactly the one read from
+    the source every time."""
+    from jaxhands.data import pipeline
+
+    class CountingSource(list):
+        reads = 0
+
+        def __getitem__(self, i):
+            type(self).reads += 1
+            return super().__getitem__(i)
+
+    fields = ("keypoints_3d", "keypoints_2d", "visible", "intrinsics", "hand_side")
+    cases = [(source, dict(fields=fields)),  # synthetic records, no augmentation
+             # skeleton-only records (no image frame) with the rotation that moves their keypoints
+             (_skeleton_records(10), dict(fields=fields, augment_config={"rotation_max_deg": 180.0}))]
+    for records, extra in cases:
+        counting = type("Counting", (CountingSource,), {"reads": 0})(records)
+        kwargs = dict(global_batch_size=4, seed=3, **extra)
+        held = _batches(counting, 8, **kwargs)  # 32 rows over three epochs of 10 records
+        assert type(counting).reads == 10 + 1  # record 0 sized the split, then one read each
+        original = pipeline._held_in_memory
+        try:
+            pipeline._held_in_memory = lambda s, f: s  # every row read from the source
+            streamed = _batches(records, 8, **kwargs)
+        finally:
+            pipeline._held_in_memory = original
+        for a, b in zip(held, streamed):
+            _assert_batches_equal(a, b)
+    # Held records come out as copies: writing into a batch cannot change a later epoch's.
+    records = pipeline.RecordsInMemory(source, frozenset(fields))
+    records[0]["keypoints_3d"][:] = 0.0
+    np.testing.assert_array_equal(records[0]["keypoints_3d"], source[0]["keypoints_3d"].astype(np.float32))
+    # A field of an image's size keeps the records on disk (rotating synthetic records
+    # reads their mask, the image frame), and so does a split too large to hold.
+    assert pipeline._held_in_memory(source, frozenset(fields) | {"mask"}) is source
+    assert pipeline._held_in_memory(source, None) is source
+    limit = pipeline.IN_MEMORY_MAX_BYTES
+    try:
+        pipeline.IN_MEMORY_MAX_BYTES = 100
+        assert pipeline._held_in_memory(source, frozenset(fields)) is source
+    finally:
+        pipeline.IN_MEMORY_MAX_BYTES = limit
+
+
 def _skeleton_records(count):
     """Records shaped like a skeleton-only source (no image/depth/mask/points) with metadata."""
     rng = np.random.default_rng(0)
