@@ -29,7 +29,7 @@ depend on the worker count).
 from __future__ import annotations
 
 import weakref
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import grain
 import numpy as np
@@ -125,12 +125,16 @@ def _batchable_record(record: Mapping[str, Any], fields=None) -> dict[str, np.nd
 class RecordsInMemory:
     """The records of `source`, only `fields` of each (as `_batchable_record` gives them),
     read once and held in memory; indexing returns copies, so augmentation cannot alter
-    the held records. `in_memory` marks sources a pipeline must not cache again."""
+    the held records. `in_memory` marks sources a pipeline must not cache again.
+
+    prepare(record) -> record: applied to each record as it is read, before the fields
+    are picked (the pose streams' hand crop, jaxhands.data.streams.PoseRecords)."""
 
     in_memory = True
 
-    def __init__(self, source, fields):
-        self._records = [_batchable_record(source[i], fields) for i in range(len(source))]
+    def __init__(self, source, fields, prepare: Callable[[dict], dict] | None = None):
+        self._records = [_batchable_record(source[i] if prepare is None else prepare(source[i]), fields)
+                         for i in range(len(source))]
 
     def __len__(self) -> int:
         return len(self._records)

@@ -30,6 +30,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from jaxhands.data.pipeline import RecordsInMemory
+
 STREAMS = ("train", "labelled", "unlabelled", "labelled_mix", "poses", "all_poses")
 STREAM_SEED_OFFSET = {"train": 0, "labelled": 1, "unlabelled": 2, "labelled_mix": 3, "poses": 4, "all_poses": 5}
 POSE_STREAMS = ("poses", "all_poses")
@@ -55,27 +57,17 @@ class RecordSubset:
         return self if narrow is None else dataclasses.replace(self, source=narrow(fields))
 
 
-class PoseRecords:
+class PoseRecords(RecordsInMemory):
     """The pose fields of a subset's records, read once and held in memory (a few hundred
-    bytes a record), so the `poses` stream decodes no image, depth map or cloud per step."""
+    bytes a record), so the `poses` stream decodes no image, depth map or cloud per step.
 
-    in_memory = True  # jaxhands.data.pipeline does not read it into memory again
+    prepare(record) -> record: applied once per record as it is read (the hand crop,
+    which moves keypoints_2d and the intrinsics into the crop; the stream's iterator
+    must then not crop again)."""
 
     def __init__(self, subset: RecordSubset, prepare: Callable[[dict], dict] | None = None):
-        """`prepare(record) -> record`: applied once per record as it is read (the hand crop,
-        which moves keypoints_2d and the intrinsics into the crop; the stream's iterator
-        must then not crop again)."""
+        super().__init__(subset, POSE_FIELDS, prepare)
         self.indices = subset.indices
-        self._records = []
-        for i in range(len(subset)):
-            record = subset[i] if prepare is None else prepare(subset[i])
-            self._records.append({k: np.asarray(record[k]) for k in POSE_FIELDS if k in record})
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __getitem__(self, i: int) -> dict:
-        return self._records[int(i)]
 
 
 def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
