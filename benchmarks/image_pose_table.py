@@ -44,6 +44,37 @@ def parse_workdir(arg: str) -> tuple[pathlib.Path, int | None]:
     return pathlib.Path(path), (int(step) if step else None)
 
 
+def training_seconds(workdir: pathlib.Path, up_to_step: int | None = None) -> float | None:
+    """Training wall-clock from the run's metrics.jsonl: each logged window's steps over its
+    steps/s (evaluation and checkpoint pauses excluded), summed up to `up_to_step`; None
+    when the log has no rates."""
+    path = workdir / "metrics.jsonl"
+    if not path.exists():
+        return None
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    seconds, previous = 0.0, 0
+    for record in sorted(records, key=lambda r: r["step"]):
+        if up_to_step is not None and record["step"] > up_to_step:
+            break
+        if record.get("steps_per_sec"):
+            seconds += (record["step"] - previous) / record["steps_per_sec"]
+        previous = record["step"]
+    return seconds or None
+
+
+# The baselines read only the data: runs that differ in what they train (seed, variant, steps,
+# rate) share them, so a table of N runs fits the pixel nearest neighbour once, not N times.
+_TRAINING_ONLY = ("name", "seed", "variant", "pairs", "num_train_steps", "learning_rate", "lr_schedule")
+_BASELINES: dict[str, dict] = {}
+
+
+def _baseline_key(config) -> str:
+    fields = json.loads(config.to_json_best_effort())
+    if fields.get("labelled_fraction", 1.0) < 1.0:  # the labelled subset is drawn per seed
+        return json.dumps(fields, sort_keys=True)
+    return json.dumps({k: v for k, v in fields.items() if k not in _TRAINING_ONLY}, sort_keys=True)
+
+
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
     from jaxhands import evaluate_workdir, load_config
     from jaxhands.baselines import evaluate_mean_articulation, evaluate_mean_pose, evaluate_pixel_nearest_neighbour
@@ -53,18 +84,28 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
            "num_train_steps": config.num_train_steps, "lr_schedule": config.lr_schedule,
            "mlp_layers": config.mlp_layers, "crop": config.hand_crop.to_dict(),
            "augment": config.augment.to_dict(),
-           "num_train_images": config.synthetic_num_train}
+           "num_train_images": config.synthetic_num_train, "labelled_fraction": config.labelled_fraction}
+    if config.method == "cross_modal":  # Alg. 1 alternates the pairs: one pair's update per step
+        from jaxhands.methods.cross_modal import CrossModalVAE
+        row["variant"] = config.variant
+        row["pairs"] = [f"{i}->{t}" for i, t in CrossModalVAE(config).pairs]
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))
+    row["training_seconds"] = training_seconds(workdir, row["trained"]["step"])
     if early_step:
         row[f"step_{early_step}"] = _summary(evaluate_workdir(workdir, step=early_step))
     row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
-    mean = evaluate_mean_pose(config)
-    row["mean_pose"] = {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
-    oracle = evaluate_mean_articulation(config)
-    row["mean_articulation"] = {k: oracle[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}
-    nn = evaluate_pixel_nearest_neighbour(config)
-    row["pixel_nearest_neighbour"] = {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
-                                                         "auc_20_50", "pool_size")}
+    key = _baseline_key(config)
+    if key not in _BASELINES:
+        mean = evaluate_mean_pose(config)
+        oracle = evaluate_mean_articulation(config)
+        nn = evaluate_pixel_nearest_neighbour(config)
+        _BASELINES[key] = {
+            "mean_pose": {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")},
+            "mean_articulation": {k: oracle[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
+                                                         "auc_20_50")},
+            "pixel_nearest_neighbour": {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
+                                                           "auc_20_50", "pool_size")}}
+    row.update(_BASELINES[key])
     for jitter in box_jitters:
         row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, step=step, box_jitter=jitter))
     return row

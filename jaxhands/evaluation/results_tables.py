@@ -8,8 +8,9 @@ a row per run, a row per config over its seeds (mean ± half the range, which fo
 seeds is their standard deviation), and the baselines of the shared test split (mean
 pose, the articulation floor, the nearest training crop in pixels per input, untrained).
 Ratios are to the mean pose. Every figure is mean EPE in mm over visible joints (hand3d
-EvalUtil), PA-EPE after per-hand similarity alignment, spread = prediction spread /
-ground-truth spread (~0: one constant pose).
+EvalUtil), PA-EPE after per-hand similarity alignment, AUC of the 3D PCK curve over
+20–50 mm, spread = prediction spread / ground-truth spread (~0: one constant pose). A run
+(or a seed summary) within 5 % of the mean pose is marked as not having learnt.
 
 The README marks each generated table with the command that rebuilds it:
 
@@ -17,7 +18,8 @@ The README marks each generated table with the command that rebuilds it:
     | run | ... |
     <!-- end generated -->
 
-and a test regenerates every marked table and compares.
+and a test regenerates every marked table and compares; `--update README.md` rewrites them
+all in place after a results file changes.
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ import re
 import sys
 from typing import Sequence
 
-HEADER = ("| run | steps | mean EPE | × mean pose | PA-EPE | spread | box ±10 % / ±20 % |\n"
-          "| --- | --- | --- | --- | --- | --- | --- |")
+HEADER = ("| run | steps | mean EPE | × mean pose | PA-EPE | AUC 20–50 | spread | box ±10 % / ±20 % |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- |")
+# A run whose EPE is within this fraction of the mean pose's has not learnt (issue 26): its row
+# says so, whatever its loss curve did.
+NOT_LEARNT_RATIO = 0.95
+NOT_LEARNT = " — **did not learn** (within 5 % of the mean pose)"
 MARKER = re.compile(r"<!-- generated: python -m jaxhands\.evaluation\.results_tables (?P<files>[^>]*?) -->\n"
                     r"(?P<table>.*?)\n<!-- end generated -->", re.S)
 # Baselines of one test split agree to this many mm across files (they are deterministic).
 _SAME_SPLIT_TOLERANCE_MM = 1e-6
+_TRAINED_FIELDS = ("step", "mean_epe_mm", "pa_mean_epe_mm", "auc_20_50", "spread_ratio")
 
 
 def load_rows(paths: Sequence[str | pathlib.Path]) -> list[dict]:
@@ -53,6 +60,9 @@ def load_rows(paths: Sequence[str | pathlib.Path]) -> list[dict]:
                                    "pixel_nearest_neighbour") if k not in row]
             if missing:
                 raise ValueError(f"{path}: a row lacks {missing} (run {row.get('workdir', '?')})")
+            missing = [k for k in _TRAINED_FIELDS if k not in row["trained"]]
+            if missing:
+                raise ValueError(f"{path}: the 'trained' entry of run {row.get('workdir', '?')} lacks {missing}")
             rows.append(dict(row, _file=str(path)))
     return rows
 
@@ -83,9 +93,10 @@ def image_pose_markdown(rows: list[dict]) -> str:
     lines = [HEADER]
     for r in rows:
         t = r["trained"]
-        lines.append(f"| {r['name']}, seed {r['seed']} | {t['step']} | {t['mean_epe_mm']:.2f} | "
-                     f"{t['mean_epe_mm'] / base:.3f} | {t['pa_mean_epe_mm']:.2f} | {t['spread_ratio']:.2f} | "
-                     f"{_jitter(r)} |")
+        flag = NOT_LEARNT if t["mean_epe_mm"] / base >= NOT_LEARNT_RATIO else ""
+        lines.append(f"| {r['name']}, seed {r['seed']}{flag} | {t['step']} | {t['mean_epe_mm']:.2f} | "
+                     f"{t['mean_epe_mm'] / base:.3f} | {t['pa_mean_epe_mm']:.2f} | {t['auc_20_50']:.3f} | "
+                     f"{t['spread_ratio']:.2f} | {_jitter(r)} |")
     by_config: dict[tuple, list[dict]] = {}
     for r in rows:
         by_config.setdefault((r["name"], r["trained"]["step"]), []).append(r)
@@ -93,22 +104,26 @@ def image_pose_markdown(rows: list[dict]) -> str:
         if len(group) < 2:
             continue
         epe = [g["trained"]["mean_epe_mm"] for g in group]
-        lines.append(f"| **{name}, {len(group)} seeds** | {step} | **{_pm(epe)}** | "
+        flag = NOT_LEARNT if max(epe) / base >= NOT_LEARNT_RATIO else ""
+        lines.append(f"| **{name}, {len(group)} seeds**{flag} | {step} | **{_pm(epe)}** | "
                      f"{_pm([e / base for e in epe], 3)} | "
                      f"{_pm([g['trained']['pa_mean_epe_mm'] for g in group])} | "
+                     f"{_pm([g['trained']['auc_20_50'] for g in group], 3)} | "
                      f"{_pm([g['trained']['spread_ratio'] for g in group])} | |")
     articulation = rows[0]["mean_articulation"]
-    lines.append(f"| mean pose | – | {base:.2f} | 1 | {rows[0]['mean_pose']['pa_mean_epe_mm']:.2f} | 0 | |")
+    mean_pose = rows[0]["mean_pose"]
+    lines.append(f"| mean pose | – | {base:.2f} | 1 | {mean_pose['pa_mean_epe_mm']:.2f} | "
+                 f"{mean_pose['auc_20_50']:.3f} | 0 | |")
     lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint) | – | "
                  f"{articulation['mean_epe_mm']:.2f} | {articulation['mean_epe_mm'] / base:.3f} | "
-                 f"{articulation['pa_mean_epe_mm']:.2f} | | |")
+                 f"{articulation['pa_mean_epe_mm']:.2f} | {articulation['auc_20_50']:.3f} | | |")
     for modality in dict.fromkeys(r["input"] for r in rows):
         nn = next(r["pixel_nearest_neighbour"] for r in rows if r["input"] == modality)
         lines.append(f"| nearest training crop in pixels, {modality} | – | {nn['mean_epe_mm']:.2f} | "
-                     f"{nn['mean_epe_mm'] / base:.3f} | {nn['pa_mean_epe_mm']:.2f} | | |")
+                     f"{nn['mean_epe_mm'] / base:.3f} | {nn['pa_mean_epe_mm']:.2f} | {nn['auc_20_50']:.3f} | | |")
     untrained = [r["untrained"]["mean_epe_mm"] for r in rows]
     lines.append(f"| untrained | 0 | {min(untrained):.2f}–{max(untrained):.2f} | "
-                 f"{min(untrained) / base:.3f}–{max(untrained) / base:.3f} | | | |")
+                 f"{min(untrained) / base:.3f}–{max(untrained) / base:.3f} | | | | |")
     return "\n".join(lines)
 
 
@@ -117,11 +132,33 @@ def generated_tables(markdown: str) -> list[tuple[list[str], str]]:
     return [(m.group("files").split(), m.group("table")) for m in MARKER.finditer(markdown)]
 
 
+def update_markdown(markdown: str, root: str | pathlib.Path = ".") -> str:
+    """`markdown` with every marked table regenerated from its files (paths relative to `root`)."""
+    root = pathlib.Path(root)
+
+    def regenerate(match: re.Match) -> str:
+        table = image_pose_markdown(load_rows([root / f for f in match.group("files").split()]))
+        return match.group(0).replace(match.group("table"), table, 1)
+
+    return MARKER.sub(regenerate, markdown)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    files = list(sys.argv[1:] if argv is None else argv)
-    if not files:
-        raise SystemExit("usage: python -m jaxhands.evaluation.results_tables RESULTS.json ...")
-    print(image_pose_markdown(load_rows(files)))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--update"]:
+        if len(args) != 2:
+            raise SystemExit("usage: python -m jaxhands.evaluation.results_tables --update README.md")
+        path = pathlib.Path(args[1])
+        text = path.read_text()
+        updated = update_markdown(text, path.parent)
+        path.write_text(updated)
+        print(f"{path}: {len(generated_tables(text))} generated tables, "
+              f"{'rewritten' if updated != text else 'already current'}")
+        return
+    if not args:
+        raise SystemExit("usage: python -m jaxhands.evaluation.results_tables RESULTS.json ... "
+                         "| --update README.md")
+    print(image_pose_markdown(load_rows(args)))
 
 
 if __name__ == "__main__":

@@ -8,18 +8,20 @@ import pathlib
 
 import pytest
 
-from jaxhands.evaluation.results_tables import generated_tables, image_pose_markdown, load_rows
+from jaxhands.evaluation.results_tables import generated_tables, image_pose_markdown, load_rows, update_markdown
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _row(seed, epe, pa, spread, *, mean_pose=100.0, name="spurr18_depth_to_3d_var1", step=900, jitter=True):
+def _row(seed, epe, pa, spread, *, auc=0.5, mean_pose=100.0, name="spurr18_depth_to_3d_var1", step=900,
+         jitter=True):
     row = {"name": name, "input": "depth", "seed": seed,
-           "trained": {"step": step, "mean_epe_mm": epe, "pa_mean_epe_mm": pa, "spread_ratio": spread},
+           "trained": {"step": step, "mean_epe_mm": epe, "pa_mean_epe_mm": pa, "auc_20_50": auc,
+                       "spread_ratio": spread},
            "untrained": {"mean_epe_mm": 100.5 + seed},
-           "mean_pose": {"mean_epe_mm": mean_pose, "pa_mean_epe_mm": 35.0},
-           "mean_articulation": {"mean_epe_mm": 25.0, "pa_mean_epe_mm": 20.0},
-           "pixel_nearest_neighbour": {"mean_epe_mm": 70.0, "pa_mean_epe_mm": 22.0}}
+           "mean_pose": {"mean_epe_mm": mean_pose, "pa_mean_epe_mm": 35.0, "auc_20_50": 0.09},
+           "mean_articulation": {"mean_epe_mm": 25.0, "pa_mean_epe_mm": 20.0, "auc_20_50": 0.8},
+           "pixel_nearest_neighbour": {"mean_epe_mm": 70.0, "pa_mean_epe_mm": 22.0, "auc_20_50": 0.2}}
     if jitter:
         row["box_jitter_0.1"], row["box_jitter_0.2"] = {"mean_epe_mm": epe + 1}, {"mean_epe_mm": epe + 5}
     return row
@@ -33,18 +35,28 @@ def _write(tmp_path, name, rows):
 
 def test_rows_seed_summary_and_baselines_are_hand_computed(tmp_path):
     a = _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9)])
-    b = _write(tmp_path, "b.json", [_row(1, 50.0, 22.0, 0.8, jitter=False)])
+    b = _write(tmp_path, "b.json", [_row(1, 50.0, 22.0, 0.8, auc=0.4, jitter=False)])
     lines = image_pose_markdown(load_rows([a, b])).splitlines()
-    assert lines[2] == "| spurr18_depth_to_3d_var1, seed 0 | 900 | 40.00 | 0.400 | 20.00 | 0.90 | 41.00 / 45.00 |"
-    assert lines[3] == "| spurr18_depth_to_3d_var1, seed 1 | 900 | 50.00 | 0.500 | 22.00 | 0.80 |  |"
+    assert lines[2] == ("| spurr18_depth_to_3d_var1, seed 0 | 900 | 40.00 | 0.400 | 20.00 | 0.500 | 0.90 | "
+                        "41.00 / 45.00 |")
+    assert lines[3] == "| spurr18_depth_to_3d_var1, seed 1 | 900 | 50.00 | 0.500 | 22.00 | 0.400 | 0.80 |  |"
     # Two seeds: mean 45, half the range 5 (their standard deviation).
     assert lines[4] == ("| **spurr18_depth_to_3d_var1, 2 seeds** | 900 | **45.00 ± 5.00** | 0.450 ± 0.050 | "
-                        "21.00 ± 1.00 | 0.85 ± 0.05 | |")
-    assert lines[5] == "| mean pose | – | 100.00 | 1 | 35.00 | 0 | |"
-    assert lines[6].endswith("| – | 25.00 | 0.250 | 20.00 | | |")
-    assert lines[7] == "| nearest training crop in pixels, depth | – | 70.00 | 0.700 | 22.00 | | |"
-    assert lines[8] == "| untrained | 0 | 100.50–101.50 | 1.005–1.015 | | | |"
+                        "21.00 ± 1.00 | 0.450 ± 0.050 | 0.85 ± 0.05 | |")
+    assert lines[5] == "| mean pose | – | 100.00 | 1 | 35.00 | 0.090 | 0 | |"
+    assert lines[6].endswith("| – | 25.00 | 0.250 | 20.00 | 0.800 | | |")
+    assert lines[7] == "| nearest training crop in pixels, depth | – | 70.00 | 0.700 | 22.00 | 0.200 | | |"
+    assert lines[8] == "| untrained | 0 | 100.50–101.50 | 1.005–1.015 | | | | |"
     assert len(lines) == 9
+
+
+def test_a_run_within_five_percent_of_the_mean_pose_is_marked_as_not_learnt(tmp_path):
+    # 94.9 mm learnt (0.949 x); 95.0 did not (0.95 x); the seed summary is marked when any seed is.
+    path = _write(tmp_path, "a.json", [_row(0, 94.9, 30.0, 0.5), _row(1, 95.0, 35.0, 0.01)])
+    lines = image_pose_markdown(load_rows([path])).splitlines()
+    assert "did not learn" not in lines[2]
+    assert lines[3].startswith("| spurr18_depth_to_3d_var1, seed 1 — **did not learn** (within 5 % of the mean pose) |")
+    assert lines[4].startswith("| **spurr18_depth_to_3d_var1, 2 seeds** — **did not learn**")
 
 
 def test_runs_of_different_lengths_are_not_pooled(tmp_path):
@@ -66,6 +78,10 @@ def test_bad_files_are_named(tmp_path):
     del row["mean_articulation"]
     with pytest.raises(ValueError, match=r"bad.json: a row lacks \['mean_articulation'\]"):
         load_rows([_write(tmp_path, "bad.json", [row])])
+    row = _row(0, 40.0, 20.0, 0.9)
+    del row["trained"]["auc_20_50"]
+    with pytest.raises(ValueError, match=r"old.json: the 'trained' entry of run \? lacks \['auc_20_50'\]"):
+        load_rows([_write(tmp_path, "old.json", [row])])
     with pytest.raises(ValueError, match="empty.json: expected a JSON object with a non-empty 'rows' list"):
         load_rows([_write(tmp_path, "empty.json", [])])
 
@@ -75,3 +91,27 @@ def test_every_generated_readme_table_matches_its_results_files():
     assert tables, "the README has no generated table"
     for files, written in tables:
         assert written == image_pose_markdown(load_rows([ROOT / f for f in files])), files
+
+
+def test_update_rewrites_a_stale_table_in_place_and_leaves_the_rest(tmp_path):
+    _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9)])
+    stale = ("intro\n<!-- generated: python -m jaxhands.evaluation.results_tables a.json -->\n| old |\n"
+             "<!-- end generated -->\nafter\n")
+    updated = update_markdown(stale, tmp_path)
+    [(files, table)] = generated_tables(updated)
+    assert files == ["a.json"] and table == image_pose_markdown(load_rows([tmp_path / "a.json"]))
+    assert updated.startswith("intro\n") and updated.endswith("<!-- end generated -->\nafter\n")
+    assert update_markdown(updated, tmp_path) == updated
+
+
+def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("image_pose_table", ROOT / "benchmarks" / "image_pose_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    records = [{"step": 100, "steps_per_sec": 10.0}, {"step": 300, "steps_per_sec": 20.0, "eval/mean_epe_mm": 5},
+               {"step": 400, "steps_per_sec": 4.0}]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert table.training_seconds(tmp_path) == pytest.approx(10 + 10 + 25)
+    assert table.training_seconds(tmp_path, up_to_step=300) == pytest.approx(20)
+    assert table.training_seconds(tmp_path / "missing") is None
