@@ -13,16 +13,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # The entry-point tests run tiny shapes for a few steps, so XLA's CPU code generation is
 # most of their time; level 0 skips LLVM's optimisations (the dVAE synthesis train.py
-# test: 28.9 -> 18.3 s on 2 cores). Results move by floating-point reordering only; the
-# learning tests run in the pytest process, at full optimisation.
-_FAST_COMPILE_FLAG = "--xla_backend_optimization_level=0"
+# test: 28.9 -> 18.3 s on 2 cores). Results move by floating-point reordering only. The
+# pytest processes compile at the same level (tests/conftest.py).
+FAST_COMPILE_FLAG = "--xla_backend_optimization_level=0"
 
 
 def script_env(*, xla_flags: str = "", **variables: str) -> dict[str, str]:
     """The environment of an entry point started by a test: this checkout importable, the
     CPU backend, fast XLA compilation (plus `xla_flags`, e.g. a host device count), and
     `variables` on top of the test process's own."""
-    flags = " ".join(f for f in (os.environ.get("XLA_FLAGS", ""), _FAST_COMPILE_FLAG, xla_flags) if f)
+    inherited = os.environ.get("XLA_FLAGS", "")
+    fast = "" if FAST_COMPILE_FLAG in inherited else FAST_COMPILE_FLAG
+    flags = " ".join(f for f in (inherited, fast, xla_flags) if f)
     return dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS=flags, **variables)
 
 

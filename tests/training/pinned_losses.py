@@ -4,7 +4,8 @@ existing experiment computes without a test saying so.
 
     python -m tests.training.pinned_losses --data-dir D --out tests/training/data/pinned_losses.json
 
-records them (run before the change); test_pinned_losses.py replays them.
+records them (run before the change); test_pinned_losses.py replays them. Both compile at
+the test processes' XLA level (tests/conftest.py), which the recorder sets itself.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def logged_losses(name: str, data_dir: str) -> dict[str, list[float]]:
 
 
 def main():
+    import os
+
+    from tests.command_lines import FAST_COMPILE_FLAG
+
+    if FAST_COMPILE_FLAG not in os.environ.get("XLA_FLAGS", ""):  # before jax starts, as in tests/conftest.py
+        os.environ["XLA_FLAGS"] = " ".join(f for f in (os.environ.get("XLA_FLAGS", ""), FAST_COMPILE_FLAG) if f)
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out", required=True)
