@@ -37,7 +37,7 @@ HEADER = ("| run | steps | mean EPE | × mean pose | PA-EPE | AUC 20–50 | spre
 NOT_LEARNT_RATIO = 0.95
 NOT_LEARNT = " — **did not learn** (within 5 % of the mean pose)"
 MARKER = re.compile(r"<!-- generated: python -m jaxhands\.evaluation\.results_tables (?P<files>[^>]*?) -->\n"
-                    r"(?P<table>.*?)\n<!-- end generated -->", re.S)
+                    r"(?:(?P<table>.*?)\n)?<!-- end generated -->", re.S)
 # Baselines of one test split agree to this many mm across files (they are deterministic).
 _SAME_SPLIT_TOLERANCE_MM = 1e-6
 _TRAINED_FIELDS = ("step", "mean_epe_mm", "pa_mean_epe_mm", "auc_20_50", "spread_ratio")
@@ -129,7 +129,7 @@ def image_pose_markdown(rows: list[dict]) -> str:
 
 def generated_tables(markdown: str) -> list[tuple[list[str], str]]:
     """[(files, table as written)] for every generated table marked in `markdown`."""
-    return [(m.group("files").split(), m.group("table")) for m in MARKER.finditer(markdown)]
+    return [(m.group("files").split(), m.group("table") or "") for m in MARKER.finditer(markdown)]
 
 
 def update_markdown(markdown: str, root: str | pathlib.Path = ".") -> str:
@@ -137,8 +137,10 @@ def update_markdown(markdown: str, root: str | pathlib.Path = ".") -> str:
     root = pathlib.Path(root)
 
     def regenerate(match: re.Match) -> str:
-        table = image_pose_markdown(load_rows([root / f for f in match.group("files").split()]))
-        return match.group(0).replace(match.group("table"), table, 1)
+        files = match.group("files")
+        table = image_pose_markdown(load_rows([root / f for f in files.split()]))
+        return (f"<!-- generated: python -m jaxhands.evaluation.results_tables {files} -->\n{table}\n"
+                f"<!-- end generated -->")
 
     return MARKER.sub(regenerate, markdown)
 

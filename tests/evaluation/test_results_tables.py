@@ -102,6 +102,9 @@ def test_update_rewrites_a_stale_table_in_place_and_leaves_the_rest(tmp_path):
     assert files == ["a.json"] and table == image_pose_markdown(load_rows([tmp_path / "a.json"]))
     assert updated.startswith("intro\n") and updated.endswith("<!-- end generated -->\nafter\n")
     assert update_markdown(updated, tmp_path) == updated
+    # A freshly inserted, still empty marker is filled too.
+    empty = "<!-- generated: python -m jaxhands.evaluation.results_tables a.json -->\n<!-- end generated -->\n"
+    assert update_markdown(empty, tmp_path) == updated[len("intro\n"):-len("after\n")]
 
 
 def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):
