@@ -18,13 +18,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 FAST_COMPILE_FLAG = "--xla_backend_optimization_level=0"
 
 
-def script_env(*, xla_flags: str = "", **variables: str) -> dict[str, str]:
+def script_env(*, xla_flags: str = "", fast_compile: bool = True, **variables: str) -> dict[str, str]:
     """The environment of an entry point started by a test: this checkout importable, the
-    CPU backend, fast XLA compilation (plus `xla_flags`, e.g. a host device count), and
-    `variables` on top of the test process's own."""
-    inherited = os.environ.get("XLA_FLAGS", "")
-    fast = "" if FAST_COMPILE_FLAG in inherited else FAST_COMPILE_FLAG
-    flags = " ".join(f for f in (inherited, fast, xla_flags) if f)
+    CPU backend, fast XLA compilation (`fast_compile=False`: XLA's default optimisation, for
+    a process whose run time, not its compile time, dominates), plus `xla_flags` (e.g. a host
+    device count) and `variables` on top of the test process's own."""
+    inherited = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != FAST_COMPILE_FLAG)
+    flags = " ".join(f for f in (inherited, FAST_COMPILE_FLAG if fast_compile else "", xla_flags) if f)
     return dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", XLA_FLAGS=flags, **variables)
 
 
