@@ -63,7 +63,8 @@ class CrossModalVAE:
     """The cross-modal VAE method. Config fields (declared in jaxhands/configs/base.py):
     `pairs` (list of "i->t" strings) or `variant` + `input_modality`; `latent_dim`,
     `beta` (+ optional annealing), `schedule` ("alternate" | "joint"), `invariances`,
-    `predict_from` (modality encoded at test time; default the first pair's input)."""
+    `predict_from` (modality encoded at test time; default the first pair's input),
+    `recon_weights` (per decoded modality; 1 = Alg. 1's plain squared error)."""
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
@@ -75,6 +76,12 @@ class CrossModalVAE:
         for p in self.pairs:
             if len(p) != 2:
                 raise ValueError(f"config.pairs: each pair must be 'input->target', got {p!r}")
+        missing = sorted({t for _, t in self.pairs} - set(config.recon_weights))
+        if missing:
+            raise ValueError(f"config.recon_weights has no weight for the decoded modalities {missing} "
+                             f"(declared: {sorted(config.recon_weights)}); declare one in the config, "
+                             f"e.g. config.recon_weights.{missing[0]} = 1.0")
+        self.recon_weights = {t: float(config.recon_weights[t]) for _, t in self.pairs}
         self.invariances = Invariances.from_config(config)
         encoder_modalities = sorted({i for i, _ in self.pairs})
         decoder_modalities = sorted({t for _, t in self.pairs})
@@ -158,7 +165,7 @@ class CrossModalVAE:
                     recon_mask = joint_mask if mask is None else joint_mask * mask[:, None]
                 recon = get_modality(t).loss(x_hat, target, self.config, mask=recon_mask)
                 kl = masked_mean(kl_to_standard_normal(mu, logvar), mask)
-                total = total + recon + beta * kl
+                total = total + self.recon_weights[t] * recon + beta * kl  # recon logged unweighted
                 metrics[f"{i}->{t}/recon"] = recon
                 metrics[f"{i}->{t}/kl"] = kl
                 if t in POSE_MODALITIES:

@@ -211,3 +211,28 @@ def test_invariance_joints_missing_from_dataset_is_a_clear_error():
     config.invariances.root = "middle_mcp"
     config.invariances.reference_bone = ("middle_mcp", "middle_pip")
     check_invariance_joints(config, {"keypoints_defined": defined})  # now fine
+
+
+def test_recon_weights_scale_exactly_their_modalitys_term():
+    """Var. 3 on 2D input: weighting kp2d's reconstruction by 0.25 changes only the 2D -> 2D
+    pair's loss, by 0.75 of its (unweighted, logged) reconstruction; a decoded modality
+    without a declared weight is a clear error."""
+    batch = random_hands(4)
+
+    def losses(**weights):
+        config = small_config(3)
+        config.recon_weights.update(weights)
+        method = CrossModalVAE(config)
+        params, model_state = method.init(jax.random.key(0), batch)
+        return [(float(l), {k: float(v) for k, v in m.items()}) for l, (m, _) in
+                (phase.loss(params, model_state, batch, jax.random.key(1), 0) for phase in method.phases)]
+
+    (to_3d, m3), (to_2d, m2) = losses()
+    (to_3d_w, _), (to_2d_w, m2_w) = losses(kp2d=0.25)
+    assert to_3d_w == to_3d
+    assert m2_w["kp2d->kp2d/recon"] == m2["kp2d->kp2d/recon"] > 0
+    np.testing.assert_allclose(to_2d - to_2d_w, 0.75 * m2["kp2d->kp2d/recon"], rtol=1e-5)
+    config = small_config(3)
+    del config.recon_weights["kp2d"]
+    with pytest.raises(ValueError, match=r"recon_weights has no weight for the decoded modalities \['kp2d'\]"):
+        CrossModalVAE(config)
