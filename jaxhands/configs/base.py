@@ -137,7 +137,9 @@ def _cross_modal_fields(c: ml_collections.ConfigDict) -> None:
     # Weight of each decoded modality's reconstruction term in a pair's loss (Alg. 1: 1, the
     # plain ||x - x^||^2 summed over the modality's values; e.g. rgb = 1 / 12288 makes a 64 px
     # image pair's term a per-value mean like the 63 joint coordinates').
-    c.recon_weights = ml_collections.ConfigDict(dict(kp2d=1.0, kp3d=1.0, rgb=1.0, depth=1.0, cloud=1.0))
+    # One per built-in modality (jaxhands.methods.modality_registry; a test keeps them in step).
+    c.recon_weights = ml_collections.ConfigDict({m: 1.0 for m in (
+        "cloud", "cloud_uncorrected", "depth", "heatmap", "kp2d", "kp3d", "kp3d_vc", "rgb", "tag")})
     c.beta = 1e-4  # KL weight (end value of the annealing)
     c.beta_start = placeholder(float)  # None = no annealing
     c.beta_anneal_steps = 0  # log-linear from beta_start to beta over these steps

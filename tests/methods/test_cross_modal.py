@@ -236,3 +236,10 @@ def test_recon_weights_scale_exactly_their_modalitys_term():
     del config.recon_weights["kp2d"]
     with pytest.raises(ValueError, match=r"recon_weights has no weight for the decoded modalities \['kp2d'\]"):
         CrossModalVAE(config)
+
+
+def test_every_built_in_modality_has_a_declared_reconstruction_weight():
+    from jaxhands.configs.base import base_config
+    from jaxhands.methods.modality_registry import modality_names
+
+    assert sorted(base_config().recon_weights) == modality_names()
