@@ -70,7 +70,7 @@ _BASELINES: dict[str, dict] = {}
 
 def _baseline_key(config) -> str:
     fields = json.loads(config.to_json_best_effort())
-    if fields.get("labelled_fraction", 1.0) < 1.0:  # the labelled subset is drawn per seed
+    if fields["labelled_fraction"] < 1.0:  # the labelled subset is drawn per seed
         return json.dumps(fields, sort_keys=True)
     return json.dumps({k: v for k, v in fields.items() if k not in _TRAINING_ONLY}, sort_keys=True)
 

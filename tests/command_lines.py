@@ -18,6 +18,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 FAST_COMPILE_FLAG = "--xla_backend_optimization_level=0"
 
 
+def compile_fast_in_this_process() -> None:
+    """Adds FAST_COMPILE_FLAG to this process's XLA_FLAGS (once); must run before jax starts
+    its backend (tests/conftest.py, the pinned-loss recorder)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if FAST_COMPILE_FLAG not in flags.split():
+        os.environ["XLA_FLAGS"] = " ".join(f for f in (flags, FAST_COMPILE_FLAG) if f)
+
+
 def script_env(*, xla_flags: str = "", fast_compile: bool = True, **variables: str) -> dict[str, str]:
     """The environment of an entry point started by a test: this checkout importable, the
     CPU backend, fast XLA compilation (`fast_compile=False`: XLA's default optimisation, for

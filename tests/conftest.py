@@ -7,15 +7,14 @@ import pathlib
 
 import pytest
 
-from tests.command_lines import FAST_COMPILE_FLAG
+from tests.command_lines import compile_fast_in_this_process
 
 # Tests run tiny shapes for a few steps, so XLA's CPU code generation is most of their time;
 # level 0 skips LLVM's optimisation passes. Set before anything imports jax (this file is
 # imported first, in every xdist worker), so the pytest processes compile like the entry
 # points the tests start (tests/command_lines.py). Values move by float reassociation only
 # (the pinned losses are recorded at this level: tests/training/pinned_losses.py).
-if FAST_COMPILE_FLAG not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = " ".join(f for f in (os.environ.get("XLA_FLAGS", ""), FAST_COMPILE_FLAG) if f)
+compile_fast_in_this_process()
 
 
 @pytest.fixture(scope="session")

@@ -54,12 +54,9 @@ def logged_losses(name: str, data_dir: str) -> dict[str, list[float]]:
 
 
 def main():
-    import os
+    from tests.command_lines import compile_fast_in_this_process
 
-    from tests.command_lines import FAST_COMPILE_FLAG
-
-    if FAST_COMPILE_FLAG not in os.environ.get("XLA_FLAGS", ""):  # before jax starts, as in tests/conftest.py
-        os.environ["XLA_FLAGS"] = " ".join(f for f in (os.environ.get("XLA_FLAGS", ""), FAST_COMPILE_FLAG) if f)
+    compile_fast_in_this_process()  # before jax starts, as in tests/conftest.py
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out", required=True)
