@@ -1,7 +1,7 @@
 """Image -> 3D runs beside their baselines: the README's crop-protocol table.
 
     python benchmarks/image_pose_table.py --workdirs workdirs/rgb_s0@6500 workdirs/rgb_s1 ... \
-        [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json]
+        [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json] [--keep-measured]
 
 For every trained workdir (train.py with an image config: RGB or depth -> 3D) it
 evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
@@ -111,6 +111,27 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
     return row
 
 
+def latest_checkpoint_step(workdir: pathlib.Path) -> int | None:
+    """The newest finished checkpoint's step, from the step folders' names (orbax writes a
+    step to a temporary name and renames it when the save is complete)."""
+    directory = workdir / "checkpoints"
+    steps = [int(p.name) for p in directory.iterdir() if p.name.isdigit()] if directory.is_dir() else []
+    return max(steps, default=None)
+
+
+def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None, *, early_step: int | None,
+                 box_jitters) -> dict | None:
+    """The row of an earlier invocation that measured this workdir at this checkpoint with the
+    same extra evaluations, or None (then it is evaluated again)."""
+    step = latest_checkpoint_step(workdir) if step is None else step
+    wanted = {f"box_jitter_{j:g}" for j in box_jitters} | ({f"step_{early_step}"} if early_step else set())
+    for row in previous:
+        extras = {k for k in row if k.startswith(("box_jitter_", "step_"))}
+        if row["workdir"] == str(workdir) and row["trained"]["step"] == step and extras == wanted:
+            return row
+    return None
+
+
 def print_table(rows) -> None:
     print(f"\n{'run':34s} {'mean pose':>9s} {'pixel NN':>9s} {'untrained':>9s} {'trained':>9s} {'ratio':>6s} "
           f"{'PA':>6s} {'PA floor':>8s} {'spread':>6s}  jittered boxes")
@@ -136,11 +157,20 @@ def main():
     parser.add_argument("--early-step", type=int, default=None, help="also evaluate this checkpoint")
     parser.add_argument("--box-jitter", nargs="*", type=float, default=[0.1, 0.2])
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the rows")
+    parser.add_argument("--keep-measured", action="store_true",
+                        help="reuse the rows of --out that measured the same workdir, checkpoint and extra "
+                             "evaluations (a table grown one run at a time evaluates each run once)")
     args = parser.parse_args()
+    previous = json.loads(args.out.read_text())["rows"] if args.keep_measured and args.out and args.out.exists() else []
     rows = []
     for arg in args.workdirs:
         workdir, step = parse_workdir(arg)
-        rows.append(evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=args.box_jitter))
+        row = measured_row(previous, workdir, step, early_step=args.early_step, box_jitters=args.box_jitter)
+        if row is not None:
+            print(f"{workdir}: kept the row measured at step {row['trained']['step']} ({args.out})")
+        else:
+            row = evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=args.box_jitter)
+        rows.append(row)
         if args.out:  # after every run: a crash keeps what was measured
             args.out.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))
     print_table(rows)

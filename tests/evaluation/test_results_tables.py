@@ -107,14 +107,39 @@ def test_update_rewrites_a_stale_table_in_place_and_leaves_the_rest(tmp_path):
     assert update_markdown(empty, tmp_path) == updated[len("intro\n"):-len("after\n")]
 
 
-def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):
+def _image_pose_table():
     import importlib.util
     spec = importlib.util.spec_from_file_location("image_pose_table", ROOT / "benchmarks" / "image_pose_table.py")
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
+    return table
+
+
+def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):
+    table = _image_pose_table()
     records = [{"step": 100, "steps_per_sec": 10.0}, {"step": 300, "steps_per_sec": 20.0, "eval/mean_epe_mm": 5},
                {"step": 400, "steps_per_sec": 4.0}]
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     assert table.training_seconds(tmp_path) == pytest.approx(10 + 10 + 25)
     assert table.training_seconds(tmp_path, up_to_step=300) == pytest.approx(20)
     assert table.training_seconds(tmp_path / "missing") is None
+
+
+def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint_and_evaluations(tmp_path):
+    table = _image_pose_table()
+    workdir = tmp_path / "run"
+    assert table.latest_checkpoint_step(workdir) is None
+    for name in ("1000", "3000", "2000", "4000.orbax-checkpoint-tmp-17"):  # the last: a save in progress
+        (workdir / "checkpoints" / name).mkdir(parents=True)
+    assert table.latest_checkpoint_step(workdir) == 3000
+    row = {"workdir": str(workdir), "trained": {"step": 3000}, "box_jitter_0.1": {}}
+    previous = [row]
+    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is row
+    assert table.measured_row(previous, workdir, 3000, early_step=None, box_jitters=[0.1]) is row
+    # Another checkpoint, other extra evaluations, another workdir: evaluated again.
+    assert table.measured_row(previous, workdir, 2000, early_step=None, box_jitters=[0.1]) is None
+    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[]) is None
+    assert table.measured_row(previous, workdir, None, early_step=1000, box_jitters=[0.1]) is None
+    assert table.measured_row(previous, tmp_path / "other", 3000, early_step=None, box_jitters=[0.1]) is None
+    (workdir / "checkpoints" / "4000").mkdir()  # the run went on: its newest checkpoint is new
+    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is None
