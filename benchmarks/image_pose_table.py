@@ -66,6 +66,7 @@ def training_seconds(workdir: pathlib.Path, up_to_step: int | None = None) -> fl
 # rate) share them, so a table of N runs fits the pixel nearest neighbour once, not N times.
 _TRAINING_ONLY = ("name", "seed", "variant", "pairs", "num_train_steps", "learning_rate", "lr_schedule")
 _BASELINES: dict[str, dict] = {}
+_BASELINE_FIELDS = ("mean_pose", "mean_articulation", "pixel_nearest_neighbour")
 
 
 def _baseline_key(config) -> str:
@@ -73,6 +74,16 @@ def _baseline_key(config) -> str:
     if fields["labelled_fraction"] < 1.0:  # the labelled subset is drawn per seed
         return json.dumps(fields, sort_keys=True)
     return json.dumps({k: v for k, v in fields.items() if k not in _TRAINING_ONLY}, sort_keys=True)
+
+
+def keep_baselines(row: dict) -> None:
+    """Seeds the baseline cache from a kept row, so the runs added after it do not fit the
+    same baselines again."""
+    from jaxhands import load_config
+
+    key = _baseline_key(load_config(row["workdir"]))
+    if key not in _BASELINES and all(k in row for k in _BASELINE_FIELDS):
+        _BASELINES[key] = {k: row[k] for k in _BASELINE_FIELDS}
 
 
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
@@ -168,6 +179,7 @@ def main():
         row = measured_row(previous, workdir, step, early_step=args.early_step, box_jitters=args.box_jitter)
         if row is not None:
             print(f"{workdir}: kept the row measured at step {row['trained']['step']} ({args.out})")
+            keep_baselines(row)
         else:
             row = evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=args.box_jitter)
         rows.append(row)
