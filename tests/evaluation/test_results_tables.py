@@ -143,3 +143,27 @@ def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint_and_evaluations
     assert table.measured_row(previous, tmp_path / "other", 3000, early_step=None, box_jitters=[0.1]) is None
     (workdir / "checkpoints" / "4000").mkdir()  # the run went on: its newest checkpoint is new
     assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is None
+
+
+def test_kept_rows_seed_the_baselines_of_runs_on_the_same_data(tmp_path):
+    from jaxhands import load_config
+    from jaxhands.configs import workdir_record
+
+    table = _image_pose_table()
+    table._BASELINES.clear()
+    workdirs = {}
+    runs = {"s0": {}, "s1": {"seed": 1}, "var3": {"variant": 3}, "other_data": {"image_size": 32}}
+    for name, overrides in runs.items():
+        workdirs[name] = tmp_path / name
+        workdirs[name].mkdir()
+        workdir_record.record_start(workdirs[name], load_config("spurr18_depth_to_3d_var1", overrides))
+    baselines = {k: {"mean_epe_mm": 100.0 + i} for i, k in enumerate(table._BASELINE_FIELDS)}
+    table.keep_baselines({"workdir": str(workdirs["s0"]), **baselines})
+    cached = {table._baseline_key(load_config(workdirs[k])) for k in workdirs}
+    # Another seed or variant trains differently on the same data: one cached entry serves
+    # them; another crop size is other data and must be measured.
+    assert table._baseline_key(load_config(workdirs["s1"])) in table._BASELINES
+    assert table._baseline_key(load_config(workdirs["var3"])) in table._BASELINES
+    assert table._baseline_key(load_config(workdirs["other_data"])) not in table._BASELINES
+    assert len(cached) == 2 and list(table._BASELINES.values()) == [baselines]
+    table._BASELINES.clear()
