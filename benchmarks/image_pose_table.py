@@ -18,7 +18,8 @@ evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
 
 Every figure is mean EPE (mm, visible joints, hand3d EvalUtil) with PA-EPE and the
 prediction spread ratio (~0 = one constant pose); ratios are to the mean pose.
-The JSON keeps the training command (from each workdir's config) beside the numbers.
+The JSON keeps each run's config fields, and the commit and command line of every start
+and resume (the workdir's provenance.jsonl), beside the numbers.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def keep_baselines(row: dict) -> None:
 def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: int | None, box_jitters) -> dict:
     from jaxhands import evaluate_workdir, load_config
     from jaxhands.baselines import evaluate_mean_articulation, evaluate_mean_pose, evaluate_pixel_nearest_neighbour
+    from jaxhands.training.provenance import read_provenance
 
     config = load_config(workdir)
     row = {"workdir": str(workdir), "name": config.name, "input": config.input_modality, "seed": config.seed,
@@ -100,6 +102,8 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
         from jaxhands.methods.cross_modal import CrossModalVAE
         row["variant"] = config.variant
         row["pairs"] = [f"{i}->{t}" for i, t in CrossModalVAE(config).pairs]
+    # The commit and command of every start and resume (runs from before the record: []).
+    row["provenance"] = read_provenance(workdir)
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))
     row["training_seconds"] = training_seconds(workdir, row["trained"]["step"])
     if early_step:

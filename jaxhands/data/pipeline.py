@@ -28,6 +28,7 @@ depend on the worker count).
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Any, Callable, Mapping, Sequence
 
@@ -376,9 +377,15 @@ def make_train_iterator(
     process_index, process_count = resolve_process(process_index, process_count)
     local_batch = local_batch_size(global_batch_size, process_count)
     stop_step = _MAX_STEPS if num_steps is None else start_step + num_steps
+    augment = AugmentConfig.from_mapping(augment_config)
+    if augment.points_from_depth and fields is not None and "points" not in fields:
+        # Nothing reads the re-drawn cloud (e.g. Yang's S1, which decodes no cloud): skip the
+        # depth crop and warp it needs. The cloud is drawn last, so the other augmentations
+        # draw the same parameters either way.
+        augment = dataclasses.replace(augment, points_from_depth=False)
     record_fn = _TrainRecord(source, seed=seed, global_batch_size=global_batch_size, local_batch=local_batch,
                              process_index=process_index,
-                             augment_config=AugmentConfig.from_mapping(augment_config),
+                             augment_config=augment,
                              hand_crop=HandCropConfig.from_mapping(hand_crop), fields=fields)
     dataset = (grain.MapDataset.range(start_step * local_batch, stop_step * local_batch)
                .map(record_fn)

@@ -42,6 +42,7 @@ from jaxhands.training.init_from import apply_init_from
 from jaxhands.methods.base import InitialisesFromPoses
 from jaxhands.training.optimizer import group_optimizers
 from jaxhands.training.preemption import StopRequests, TrainingStopped
+from jaxhands.training.provenance import record_provenance
 from jaxhands.training.tensorboard import TENSORBOARD_DIR, TensorBoardWriter
 from jaxhands.training.state import TrainState, count_params, create_train_state, jit_run_once
 
@@ -229,6 +230,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
             workdir_record.record_start(workdir, config)
         else:
             workdir_record.record_resume(workdir, start_step, config_changes)
+        # The commit and command behind the coming checkpoints (a fresh start drops the lines
+        # of an earlier attempt that saved nothing).
+        record_provenance(workdir, start_step, fresh=latest is None)
     if start_step:
         log.info("resuming from checkpoint at step %d", start_step)
     if config_changes:

@@ -294,3 +294,27 @@ def test_unneeded_fields_are_dropped_without_changing_the_kept_ones(source, mode
             for name in keep:
                 np.testing.assert_array_equal(b[name], a[name], err_msg=name)
             assert not set(dropped) & set(b)
+
+
+def test_a_cloud_no_field_reads_is_not_redrawn(source):
+    """points_from_depth with `fields` lacking "points" (Yang's S1) skips the cloud and the
+    depth it is drawn from; every kept field equals the full pipeline's (the cloud is
+    drawn after the other augmentations). With "points" kept, the cloud is re-drawn."""
+    import dataclasses
+
+    from jaxhands.data.hand_crop import HandCropConfig
+
+    common = dict(global_batch_size=4, seed=5, hand_crop=HandCropConfig(mode="rgb_keypoints", out_size=16),
+                  augment_config=dataclasses.replace(AUGMENT, points_from_depth=True))
+    keep = ("image", "keypoints_3d", "hand_side")
+    full = _batches(source, 2, **common)
+    trimmed = _batches(source, 2, fields=keep, **common)
+    for a, b in zip(full, trimmed, strict=True):
+        for name in keep:
+            np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+        assert not {"points", "depth"} & set(b), sorted(b)
+    redrawn = _batches(source, 2, fields=keep + ("points",), **common)
+    stored = _batches(source, 2, fields=keep + ("points",), **dict(common, augment_config=AUGMENT))
+    for a, b in zip(redrawn, stored, strict=True):
+        np.testing.assert_array_equal(a["image"], b["image"])
+        assert not np.allclose(a["points"], b["points"])

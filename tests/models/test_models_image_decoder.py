@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxhands.models.image_decoder import ConvTranspose4x4, ImageDecoder, num_upsampling_layers
+from jaxhands.models.image_decoder import (PHASE_TAPS_4X4, PHASE_TAPS_6X6, ConvTranspose4x4, ImageDecoder,
+                                          num_upsampling_layers, phase_conv_transpose, subpixel_conv_transpose)
 
 
 @pytest.mark.parametrize("size,layers", [(64, 4), (128, 5), (256, 6), (8, 1)])
@@ -62,6 +63,23 @@ def test_subpixel_conv_transpose_equals_torch_definition_and_flax():
     np.testing.assert_allclose(ours, torch_like, rtol=1e-5, atol=1e-5)
     flax_ref = nn.ConvTranspose(6, (4, 4), (2, 2), padding=((2, 2), (2, 2))).apply(variables, jnp.asarray(x, jnp.float32))
     np.testing.assert_allclose(ours, np.asarray(flax_ref), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("taps, size", [(PHASE_TAPS_4X4, 4), (PHASE_TAPS_6X6, 6)])
+def test_phase_and_subpixel_forms_agree_in_value_and_gradient(taps, size):
+    """Both forms of the stride-2 transposed convolution are one function: values and both
+    gradients agree to float rounding (the 4x4 layers use the phase form, the 6x6 the other)."""
+    x = jax.random.normal(jax.random.key(0), (2, 3, 5, 4))
+    kernel = jax.random.normal(jax.random.key(1), (size, size, 4, 3))
+    probe = jax.random.normal(jax.random.key(2), (2, 6, 10, 3))
+
+    def loss(form):
+        return lambda x, k: jnp.sum(form(x, k, taps) * probe)
+    np.testing.assert_allclose(phase_conv_transpose(x, kernel, taps), subpixel_conv_transpose(x, kernel, taps),
+                               rtol=1e-5, atol=1e-5)
+    for got, want in zip(jax.grad(loss(phase_conv_transpose), (0, 1))(x, kernel),
+                         jax.grad(loss(subpixel_conv_transpose), (0, 1))(x, kernel), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
 def test_decoder_batch_norm_updates_only_in_train_mode():

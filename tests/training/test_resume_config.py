@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
+import jax
 import pytest
 
 import jaxhands
@@ -102,3 +103,28 @@ def test_checkpoints_copied_in_without_a_record_resume_and_record_the_config(sta
     assert any("no config.json" in r.getMessage() for r in caplog.records)
     assert json.loads((workdir / "config.json").read_text())["num_train_steps"] == 6
     assert int(jaxhands.load_run(workdir).step) == 6
+
+
+def test_every_start_and_resume_records_its_commit_and_command(started, tmp_path):
+    import subprocess
+
+    from jaxhands.training.provenance import read_provenance, record_provenance
+
+    workdir = _copy(started, tmp_path)
+    train(tiny_config(started / "data"), workdir, progress=False)
+    entries = read_provenance(workdir)
+    assert [e["start_step"] for e in entries] == [0, 4]
+    root = jaxhands.__file__.rsplit("/jaxhands/", 1)[0]
+    head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:  # a checkout (CI's clean clone): the commit the run trained at
+        assert entries[-1]["commit"] == head.stdout.strip() and isinstance(entries[-1]["dirty"], bool)
+    else:
+        assert entries[-1]["commit"] is None and entries[-1]["dirty"] is None
+    assert entries[-1]["jax"] == jax.__version__ and entries[-1]["argv"]
+    # A fresh start in the same workdir (nothing saved since) replaces the history.
+    record_provenance(workdir, 0, ["train.py", "--config=x"], fresh=True)
+    assert [e["argv"] for e in read_provenance(workdir)] == [["train.py", "--config=x"]]
+    (workdir / "provenance.jsonl").write_text('{"start_step": 0}\n{"start_st')
+    with pytest.raises(ValueError, match=r"provenance.jsonl, line 2: not JSON"):
+        read_provenance(workdir)
+    assert read_provenance(tmp_path / "never_trained") == []
