@@ -82,6 +82,8 @@ def keep_baselines(row: dict) -> None:
     same baselines again."""
     from jaxhands import load_config
 
+    if not pathlib.Path(row["workdir"]).exists():
+        return  # its config is gone with it; the next run on the same data measures them again
     key = _baseline_key(load_config(row["workdir"]))
     if key not in _BASELINES and all(k in row for k in _BASELINE_FIELDS):
         _BASELINES[key] = {k: row[k] for k in _BASELINE_FIELDS}
@@ -137,13 +139,21 @@ def latest_checkpoint_step(workdir: pathlib.Path) -> int | None:
 def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None, *, early_step: int | None,
                  box_jitters) -> dict | None:
     """The row of an earlier invocation that measured this workdir at this checkpoint with the
-    same extra evaluations, or None (then it is evaluated again)."""
-    step = latest_checkpoint_step(workdir) if step is None else step
+    same extra evaluations, or None (then it is evaluated again). A workdir that no longer
+    exists (runs in a scratch folder, a table grown over several machines) keeps its row at
+    whatever checkpoint it was measured, or at `step` if one is named."""
+    gone = not workdir.exists()
+    if step is None and not gone:
+        step = latest_checkpoint_step(workdir)
     wanted = {f"box_jitter_{j:g}" for j in box_jitters} | ({f"step_{early_step}"} if early_step else set())
     for row in previous:
         extras = {k for k in row if k.startswith(("box_jitter_", "step_"))}
-        if row["workdir"] == str(workdir) and row["trained"]["step"] == step and extras == wanted:
+        if (row["workdir"] == str(workdir) and (row["trained"]["step"] == step or (gone and step is None))
+                and extras == wanted):
             return row
+    if gone:
+        raise SystemExit(f"--workdirs {workdir}: no such folder, and --out has no row measured from it "
+                         f"{'at step ' + str(step) if step is not None else ''} with these evaluations")
     return None
 
 

@@ -140,9 +140,20 @@ def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint_and_evaluations
     assert table.measured_row(previous, workdir, 2000, early_step=None, box_jitters=[0.1]) is None
     assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[]) is None
     assert table.measured_row(previous, workdir, None, early_step=1000, box_jitters=[0.1]) is None
+    (tmp_path / "other").mkdir()
     assert table.measured_row(previous, tmp_path / "other", 3000, early_step=None, box_jitters=[0.1]) is None
     (workdir / "checkpoints" / "4000").mkdir()  # the run went on: its newest checkpoint is new
     assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is None
+    # A workdir deleted since (scratch space): its row stands; one with no row is an error.
+    gone = tmp_path / "deleted"
+    kept = {"workdir": str(gone), "trained": {"step": 1000}}
+    assert table.measured_row([kept], gone, None, early_step=None, box_jitters=[]) is kept
+    assert table.measured_row([kept], gone, 1000, early_step=None, box_jitters=[]) is kept
+    with pytest.raises(SystemExit, match="no such folder"):
+        table.measured_row([kept], gone, 2000, early_step=None, box_jitters=[])
+    with pytest.raises(SystemExit, match="no such folder"):
+        table.measured_row([], gone, None, early_step=None, box_jitters=[])
+    table.keep_baselines(kept)  # nothing to read its data from: no baselines, no error
 
 
 def test_kept_rows_seed_the_baselines_of_runs_on_the_same_data(tmp_path):
