@@ -59,9 +59,11 @@ def describe_changes(changes: Mapping[str, list], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def read_changes(workdir: str | pathlib.Path) -> list[dict]:
-    """The rows of <workdir>/config_changes.jsonl, oldest first ([] without the file)."""
-    path = pathlib.Path(workdir) / CHANGES_FILE
+def read_json_lines(path: str | pathlib.Path, *, record: str, expected: str, check=None) -> list[dict]:
+    """The objects of a JSON-lines workdir record, oldest first ([] without the file). A line
+    that is not JSON, or that `check(obj)` rejects with a ValueError, fails naming the file,
+    the line, `record` (what the file holds) and the `expected` form."""
+    path = pathlib.Path(path)
     if not path.is_file():
         return []
     rows = []
@@ -70,13 +72,23 @@ def read_changes(workdir: str | pathlib.Path) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-            if not isinstance(row.get("changes"), dict):
-                raise ValueError("no 'changes' mapping")
-        except ValueError as err:
-            raise ValueError(f"{path}, line {number}: not a config change record ({err}); expected "
-                             '{"step": N, "changes": {"field": [old, new]}}') from None
+            if check is not None:
+                check(row)
+        except ValueError as err:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"{path}, line {number}: not a {record} ({err}); expected {expected}") from None
         rows.append(row)
     return rows
+
+
+def _check_change(row) -> None:
+    if not isinstance(row.get("changes"), dict):
+        raise ValueError("no 'changes' mapping")
+
+
+def read_changes(workdir: str | pathlib.Path) -> list[dict]:
+    """The rows of <workdir>/config_changes.jsonl, oldest first ([] without the file)."""
+    return read_json_lines(pathlib.Path(workdir) / CHANGES_FILE, record="config change record",
+                           expected='{"step": N, "changes": {"field": [old, new]}}', check=_check_change)
 
 
 def recorded_overrides(workdir: str | pathlib.Path) -> dict[str, Any]:

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from typing import Sequence
 
+from jaxhands.configs.workdir_record import read_json_lines
+
 PROVENANCE_FILE = "provenance.jsonl"
 _PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -67,15 +69,5 @@ def record_provenance(workdir: str | pathlib.Path, start_step: int, argv: Sequen
 
 def read_provenance(workdir: str | pathlib.Path) -> list[dict]:
     """Every recorded start and resume, oldest first; [] for a workdir from before the record."""
-    path = pathlib.Path(workdir) / PROVENANCE_FILE
-    if not path.is_file():
-        return []
-    entries = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}, line {number}: not JSON ({err.msg}); expected one object per line "
-                                 "as record_provenance writes") from None
-    return entries
+    return read_json_lines(pathlib.Path(workdir) / PROVENANCE_FILE, record="provenance record",
+                           expected="one JSON object per line, as record_provenance writes")

@@ -125,6 +125,6 @@ def test_every_start_and_resume_records_its_commit_and_command(started, tmp_path
     record_provenance(workdir, 0, ["train.py", "--config=x"], fresh=True)
     assert [e["argv"] for e in read_provenance(workdir)] == [["train.py", "--config=x"]]
     (workdir / "provenance.jsonl").write_text('{"start_step": 0}\n{"start_st')
-    with pytest.raises(ValueError, match=r"provenance.jsonl, line 2: not JSON"):
+    with pytest.raises(ValueError, match=r"provenance.jsonl, line 2: not a provenance record"):
         read_provenance(workdir)
     assert read_provenance(tmp_path / "never_trained") == []
