@@ -87,6 +87,8 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=None)
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode: time one variant
     args = parser.parse_args()
+    if args.steps < 2 or args.rounds < 1:  # the first batch starts the pipeline and is not timed
+        parser.error(f"--steps must be >= 2 and --rounds >= 1, got {args.steps} and {args.rounds}")
     if args.one:
         print(json.dumps(time_variant(args.one, args.steps, args.rounds)))
         return
