@@ -14,6 +14,8 @@ import ml_collections
 from jaxhands.configs.base import base_config, cpu_image_budget
 from jaxhands.configs.named import NamedConfig
 
+KP3D_VALUES = 21 * 3  # the pose term's values: 21 joints x 3 coordinates
+
 
 def cross_modal_config(input_modality: str, variant: int, *, dataset: str = "synthetic") -> ml_collections.ConfigDict:
     """Spurr et al. 2018 cross-modal VAE, Var. `variant` for `input_modality` -> 3D."""
@@ -54,6 +56,17 @@ def image_cross_modal_config(input_modality: str, variant: int, *, dataset: str 
     # Posterior sigma exp(-3) ~ 0.05 at the start: with sigma 1 the RGB decoder learns only
     # the mean pose.
     c.encoder_logvar_init = -6.0
+    # Alg. 1's image term read as its name says, L_MSE: a mean over the image's values,
+    # weighted like one of the pose term's 63 (a per-value sum would make a 64 px RGB
+    # crop's 12 288 values outweigh the pose 7-28x, and Var. 3 / 4 then stayed at the mean
+    # pose: 0.949 x with weight 1, docs/results/spurr_table1_rgb.json, against 0.65 x at
+    # step 2000 with this weight, docs/results/spurr_table1_rgb_mse_probe.json). Depth keeps
+    # the plain sum: its image term is 1.5-2x the pose term and Var. 3 learns with it
+    # (docs/results/spurr_table1_depth.json). A reference to image_size, so that an override
+    # of the size keeps the weight per value; an override of the weight replaces it.
+    if input_modality == "rgb":
+        size = c.get_ref("image_size").to_float()
+        c.recon_weights.rgb = 1.0 / (3.0 * size * size) * KP3D_VALUES
     # The papers' input is a crop around the hand (issue 25: without it the pooled features
     # are mostly background and the regressor collapses to the mean pose). RGB: hand3d's
     # box from the 2D keypoints, 20 % wider so fingertips stay inside; depth: a 0.3 m cube

@@ -9,8 +9,11 @@ seeds is their standard deviation), and the baselines of the shared test split (
 pose, the articulation floor, the nearest training crop in pixels per input, untrained).
 Ratios are to the mean pose. Every figure is mean EPE in mm over visible joints (hand3d
 EvalUtil), PA-EPE after per-hand similarity alignment, AUC of the 3D PCK curve over
-20–50 mm, spread = prediction spread / ground-truth spread (~0: one constant pose). A run
-(or a seed summary) within 5 % of the mean pose is marked as not having learnt.
+20–50 mm, spread = prediction spread / ground-truth spread (~0: one constant pose), train
+min = training wall-clock up to the evaluated step. A run is named by its config and the
+`--config.X=Y` overrides of its first start (from its provenance record); runs differing in
+them are not pooled. A run (or a seed summary) within 5 % of the mean pose is marked as not
+having learnt.
 
 The README marks each generated table with the command that rebuilds it:
 
@@ -30,8 +33,13 @@ import re
 import sys
 from typing import Sequence
 
-HEADER = ("| run | steps | mean EPE | × mean pose | PA-EPE | AUC 20–50 | spread | box ±10 % / ±20 % |\n"
-          "| --- | --- | --- | --- | --- | --- | --- | --- |")
+HEADER = ("| run | steps | train min | mean EPE | × mean pose | PA-EPE | AUC 20–50 | spread | box ±10 % / ±20 % |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+# Command-line overrides that do not change what a run learns (bookkeeping) or that the row
+# already shows (seed; steps, its own column); every other `--config.X=Y` of the run's
+# first start (its provenance) is written beside its name.
+_UNSHOWN_OVERRIDES = ("seed", "num_train_steps", "eval_every", "log_every", "checkpoint_every", "data_dir",
+                      "max_checkpoints_to_keep")
 # A run whose EPE is within this fraction of the mean pose's has not learnt (issue 26): its row
 # says so, whatever its loss curve did.
 NOT_LEARNT_RATIO = 0.95
@@ -67,6 +75,30 @@ def load_rows(paths: Sequence[str | pathlib.Path]) -> list[dict]:
     return rows
 
 
+def run_overrides(row: dict) -> str:
+    """The `--config.X=Y` overrides of the run's first start (its provenance), as "X=Y, ...",
+    less the bookkeeping ones (_UNSHOWN_OVERRIDES); "" for rows without provenance."""
+    provenance = row.get("provenance") or []
+    argv = provenance[0].get("argv", []) if provenance else []
+    shown = []
+    for arg in argv:
+        if arg.startswith("--config.") and "=" in arg:
+            key = arg[len("--config."):].split("=", 1)[0]
+            if key not in _UNSHOWN_OVERRIDES:
+                shown.append(arg[len("--config."):])
+    return ", ".join(shown)
+
+
+def _label(row: dict) -> str:
+    overrides = run_overrides(row)
+    return row["name"] + (f" ({overrides})" if overrides else "")
+
+
+def _minutes(row: dict) -> str:
+    seconds = row.get("training_seconds")
+    return "" if seconds is None else f"{seconds / 60:.1f}"
+
+
 def _jitter(row: dict) -> str:
     boxes = [row[k]["mean_epe_mm"] for k in ("box_jitter_0.1", "box_jitter_0.2") if k in row]
     return " / ".join(f"{v:.2f}" for v in boxes)
@@ -94,35 +126,37 @@ def image_pose_markdown(rows: list[dict]) -> str:
     for r in rows:
         t = r["trained"]
         flag = NOT_LEARNT if t["mean_epe_mm"] / base >= NOT_LEARNT_RATIO else ""
-        lines.append(f"| {r['name']}, seed {r['seed']}{flag} | {t['step']} | {t['mean_epe_mm']:.2f} | "
+        lines.append(f"| {_label(r)}, seed {r['seed']}{flag} | {t['step']} | {_minutes(r)} | {t['mean_epe_mm']:.2f} | "
                      f"{t['mean_epe_mm'] / base:.3f} | {t['pa_mean_epe_mm']:.2f} | {t['auc_20_50']:.3f} | "
                      f"{t['spread_ratio']:.2f} | {_jitter(r)} |")
     by_config: dict[tuple, list[dict]] = {}
     for r in rows:
-        by_config.setdefault((r["name"], r["trained"]["step"]), []).append(r)
-    for (name, step), group in by_config.items():
+        by_config.setdefault((_label(r), r["trained"]["step"]), []).append(r)
+    for (label, step), group in by_config.items():
         if len(group) < 2:
             continue
         epe = [g["trained"]["mean_epe_mm"] for g in group]
         flag = NOT_LEARNT if max(epe) / base >= NOT_LEARNT_RATIO else ""
-        lines.append(f"| **{name}, {len(group)} seeds**{flag} | {step} | **{_pm(epe)}** | "
+        minutes = [g["training_seconds"] / 60 for g in group if g.get("training_seconds") is not None]
+        lines.append(f"| **{label}, {len(group)} seeds**{flag} | {step} | "
+                     f"{_pm(minutes, 1) if len(minutes) == len(group) else ''} | **{_pm(epe)}** | "
                      f"{_pm([e / base for e in epe], 3)} | "
                      f"{_pm([g['trained']['pa_mean_epe_mm'] for g in group])} | "
                      f"{_pm([g['trained']['auc_20_50'] for g in group], 3)} | "
                      f"{_pm([g['trained']['spread_ratio'] for g in group])} | |")
     articulation = rows[0]["mean_articulation"]
     mean_pose = rows[0]["mean_pose"]
-    lines.append(f"| mean pose | – | {base:.2f} | 1 | {mean_pose['pa_mean_epe_mm']:.2f} | "
+    lines.append(f"| mean pose | – | | {base:.2f} | 1 | {mean_pose['pa_mean_epe_mm']:.2f} | "
                  f"{mean_pose['auc_20_50']:.3f} | 0 | |")
-    lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint) | – | "
+    lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint) | – | | "
                  f"{articulation['mean_epe_mm']:.2f} | {articulation['mean_epe_mm'] / base:.3f} | "
                  f"{articulation['pa_mean_epe_mm']:.2f} | {articulation['auc_20_50']:.3f} | | |")
     for modality in dict.fromkeys(r["input"] for r in rows):
         nn = next(r["pixel_nearest_neighbour"] for r in rows if r["input"] == modality)
-        lines.append(f"| nearest training crop in pixels, {modality} | – | {nn['mean_epe_mm']:.2f} | "
+        lines.append(f"| nearest training crop in pixels, {modality} | – | | {nn['mean_epe_mm']:.2f} | "
                      f"{nn['mean_epe_mm'] / base:.3f} | {nn['pa_mean_epe_mm']:.2f} | {nn['auc_20_50']:.3f} | | |")
     untrained = [r["untrained"]["mean_epe_mm"] for r in rows]
-    lines.append(f"| untrained | 0 | {min(untrained):.2f}–{max(untrained):.2f} | "
+    lines.append(f"| untrained | 0 | | {min(untrained):.2f}–{max(untrained):.2f} | "
                  f"{min(untrained) / base:.3f}–{max(untrained) / base:.3f} | | | | |")
     return "\n".join(lines)
 

@@ -34,20 +34,43 @@ def _write(tmp_path, name, rows):
 
 
 def test_rows_seed_summary_and_baselines_are_hand_computed(tmp_path):
-    a = _write(tmp_path, "a.json", [_row(0, 40.0, 20.0, 0.9)])
-    b = _write(tmp_path, "b.json", [_row(1, 50.0, 22.0, 0.8, auc=0.4, jitter=False)])
+    first, second = _row(0, 40.0, 20.0, 0.9), _row(1, 50.0, 22.0, 0.8, auc=0.4, jitter=False)
+    first["training_seconds"], second["training_seconds"] = 390.0, 420.0
+    a, b = _write(tmp_path, "a.json", [first]), _write(tmp_path, "b.json", [second])
     lines = image_pose_markdown(load_rows([a, b])).splitlines()
-    assert lines[2] == ("| spurr18_depth_to_3d_var1, seed 0 | 900 | 40.00 | 0.400 | 20.00 | 0.500 | 0.90 | "
+    assert lines[2] == ("| spurr18_depth_to_3d_var1, seed 0 | 900 | 6.5 | 40.00 | 0.400 | 20.00 | 0.500 | 0.90 | "
                         "41.00 / 45.00 |")
-    assert lines[3] == "| spurr18_depth_to_3d_var1, seed 1 | 900 | 50.00 | 0.500 | 22.00 | 0.400 | 0.80 |  |"
-    # Two seeds: mean 45, half the range 5 (their standard deviation).
-    assert lines[4] == ("| **spurr18_depth_to_3d_var1, 2 seeds** | 900 | **45.00 ± 5.00** | 0.450 ± 0.050 | "
-                        "21.00 ± 1.00 | 0.450 ± 0.050 | 0.85 ± 0.05 | |")
-    assert lines[5] == "| mean pose | – | 100.00 | 1 | 35.00 | 0.090 | 0 | |"
-    assert lines[6].endswith("| – | 25.00 | 0.250 | 20.00 | 0.800 | | |")
-    assert lines[7] == "| nearest training crop in pixels, depth | – | 70.00 | 0.700 | 22.00 | 0.200 | | |"
-    assert lines[8] == "| untrained | 0 | 100.50–101.50 | 1.005–1.015 | | | | |"
+    assert lines[3] == "| spurr18_depth_to_3d_var1, seed 1 | 900 | 7.0 | 50.00 | 0.500 | 22.00 | 0.400 | 0.80 |  |"
+    # Two seeds: mean 45, half the range 5 (their standard deviation); minutes 6.75 +- 0.25.
+    assert lines[4] == ("| **spurr18_depth_to_3d_var1, 2 seeds** | 900 | 6.8 ± 0.2 | **45.00 ± 5.00** | "
+                        "0.450 ± 0.050 | 21.00 ± 1.00 | 0.450 ± 0.050 | 0.85 ± 0.05 | |")
+    assert lines[5] == "| mean pose | – | | 100.00 | 1 | 35.00 | 0.090 | 0 | |"
+    assert lines[6].endswith("| – | | 25.00 | 0.250 | 20.00 | 0.800 | | |")
+    assert lines[7] == "| nearest training crop in pixels, depth | – | | 70.00 | 0.700 | 22.00 | 0.200 | | |"
+    assert lines[8] == "| untrained | 0 | | 100.50–101.50 | 1.005–1.015 | | | | |"
     assert len(lines) == 9
+
+
+def test_a_runs_command_line_overrides_name_it_and_keep_its_seeds_apart(tmp_path):
+    """`--config.X=Y` of the run's first start label its row (bookkeeping flags and the seed
+    left out); runs with different overrides are not pooled into one seed summary."""
+    def started_with(row, *overrides):
+        row["provenance"] = [{"start_step": 0, "argv": ["train.py", "--config=spurr18_depth_to_3d_var1",
+                                                        "--workdir", "/w", "--config.seed=0",
+                                                        "--config.eval_every=500", *overrides]},
+                             {"start_step": 500, "argv": ["train.py", "--config.lr=9"]}]  # a resume: not shown
+        return row
+
+    rows = [started_with(_row(0, 40.0, 20.0, 0.9), "--config.recon_weights.depth=0.5", "--config.num_train_steps=9"),
+            started_with(_row(1, 50.0, 20.0, 0.9), "--config.recon_weights.depth=0.5"),
+            started_with(_row(1, 60.0, 20.0, 0.9))]
+    lines = image_pose_markdown(load_rows([_write(tmp_path, "a.json", rows)])).splitlines()
+    assert lines[2].startswith("| spurr18_depth_to_3d_var1 (recon_weights.depth=0.5), seed 0 | 900 |  | 40.00 |")
+    assert lines[3].startswith("| spurr18_depth_to_3d_var1 (recon_weights.depth=0.5), seed 1 |")
+    assert lines[4].startswith("| spurr18_depth_to_3d_var1, seed 1 | 900 |  | 60.00 |")
+    assert lines[5].startswith("| **spurr18_depth_to_3d_var1 (recon_weights.depth=0.5), 2 seeds** | 900 |  | "
+                               "**45.00 ± 5.00** |")
+    assert lines[6].startswith("| mean pose |")
 
 
 def test_a_run_within_five_percent_of_the_mean_pose_is_marked_as_not_learnt(tmp_path):

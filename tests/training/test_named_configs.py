@@ -36,6 +36,34 @@ def test_named_config_builds_its_method(name):
     assert config.num_train_steps > 0 and config.batch_size > 0
 
 
+
+@pytest.mark.parametrize("name, size", [("spurr18_rgb_to_3d_var3", 64), ("spurr18_rgb_to_3d_semi_var3", 64),
+                                        ("spurr18_rgb_to_3d_var4", 64), ("spurr18_rgb_to_3d_var3_gpu256", 256)])
+def test_rgb_image_term_is_a_per_value_mean_weighted_like_one_pose_value(name, size):
+    """Alg. 1's L_MSE: the weighted RGB -> RGB sum of squares over 3 x size^2 values equals
+    63 (the pose term's values) x their mean, the same error per value costing the same in
+    both pairs; depth keeps the plain sum (its Table 1 rows learn with it)."""
+    from jaxhands.methods.modality_registry import get_modality
+
+    config = get_config(name)
+    assert config.image_size == size
+    error = 0.1  # every value off by 0.1
+    image = np.zeros((1, size, size, 3), np.float32)
+    image_term = config.recon_weights.rgb * float(get_modality("rgb").loss(image + error, image, config))
+    pose = np.zeros((1, 21, 3), np.float32)
+    pose_term = config.recon_weights.kp3d * float(get_modality("kp3d").loss(pose + error, pose, config))
+    np.testing.assert_allclose(image_term, pose_term, rtol=1e-5)
+    np.testing.assert_allclose(pose_term, 63 * error ** 2, rtol=1e-5)
+    assert get_config(name.replace("rgb", "depth")).recon_weights.depth == 1.0
+
+
+def test_rgb_image_weight_follows_an_image_size_override_and_yields_to_its_own():
+    from jaxhands.configs.loader import load_config
+
+    assert load_config("spurr18_rgb_to_3d_var3", ["image_size=32"]).recon_weights.rgb == 63 / (3 * 32 ** 2)
+    config = load_config("spurr18_rgb_to_3d_var3", ["image_size=32", "recon_weights.rgb=1.0"])
+    assert config.recon_weights.rgb == 1.0
+
 def test_yang19_s4_through_train_and_eval_command_lines(tmp_path):
     env = script_env()
     workdir = tmp_path / "run"

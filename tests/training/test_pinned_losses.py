@@ -25,7 +25,10 @@ re-recorded when the 4x4 transposed convolutions became four per-phase convoluti
 (jaxhands.models.image_decoder.phase_conv_transpose, the same function in 16 / 36 of the
 multiply-adds): first logged terms within 1.2e-7 relative, past 1e-4 from logged entry 16
 (RGB) and 9 (Yang S4), up to 0.47 / 0.24 relative by step 50; 2D -> 3D (no decoder
-convolution) bit-identical."""
+convolution) bit-identical; RGB re-recorded on 2026-12-07 when the RGB configs' image term
+became a per-value mean (recon_weights.rgb = 63 / (3 * size^2), jaxhands.configs.spurr18; 32 px here): the
+first logged reconstructions and KLs unchanged, the RGB -> RGB loss and gradient norm scaled
+by the weight from the first step, the rest moved by training; 2D -> 3D and Yang S4 bit-identical."""
 
 from __future__ import annotations
 
