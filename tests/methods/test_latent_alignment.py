@@ -141,6 +141,21 @@ def _state(method, batch):
     return params, model_state
 
 
+
+def test_s3_joint_posterior_starts_as_narrow_as_the_image_one():
+    """encoder_logvar_init sets the joint head's initial log-variance as it does the unimodal
+    encoders': with both at -6 the initial alignment KL is the means' term alone, far below
+    the variance mismatch of a joint head at 0 (0.5 * latent_dim * (e^6 - 1 - 6) nats)."""
+    config = tiny_config("S3", extra=("cloud",), aligned="cloud", encoder_logvar_init=-6.0)
+    method = LatentAlignment(config)
+    batch = hand_batch()
+    params, model_state = method.init(jax.random.key(0), batch)
+    np.testing.assert_array_equal(np.asarray(params["enc_joint"]["head"]["logvar"]["bias"]), -6.0)
+    (mu_x, lv_x), _ = method.encode(params, model_state, "kp2d", batch)
+    (mu_j, lv_j), _ = method.encode(params, model_state, "joint", batch)
+    variance_term = 0.5 * (np.exp(np.asarray(lv_j) - np.asarray(lv_x)) - 1 - (np.asarray(lv_j) - np.asarray(lv_x)))
+    assert variance_term.sum(-1).mean() < 0.1 * 0.5 * config.latent_dim * (np.exp(6.0) - 7.0)
+
 def test_s3_alignment_kl_matches_closed_form():
     config = tiny_config("S3", extra=("cloud",), aligned="cloud", align_beta=0.7)
     method = LatentAlignment(config)
