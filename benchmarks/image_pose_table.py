@@ -18,8 +18,10 @@ evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
 
 Every figure is mean EPE (mm, visible joints, hand3d EvalUtil) with PA-EPE and the
 prediction spread ratio (~0 = one constant pose); ratios are to the mean pose.
-The JSON keeps each run's config fields, and the commit and command line of every start
-and resume (the workdir's provenance.jsonl), beside the numbers.
+The JSON keeps each run's config fields, how its config differs from the named config the
+library ships at measurement (`differs_from_named`: overrides, or a named config changed
+since), and the commit and command line of every start and resume (the workdir's
+provenance.jsonl), beside the numbers.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
         row["pairs"] = [f"{i}->{t}" for i, t in CrossModalVAE(config).pairs]
     # The commit and command of every start and resume (runs from before the record: []).
     row["provenance"] = read_provenance(workdir)
+    row["differs_from_named"] = differs_from_named(config)
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))
     row["training_seconds"] = training_seconds(workdir, row["trained"]["step"])
     if early_step:
@@ -126,6 +129,20 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
     for jitter in box_jitters:
         row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, step=step, box_jitter=jitter))
     return row
+
+
+def differs_from_named(config) -> dict:
+    """{dotted field: the run's value} where the run's config differs from its named config
+    as the library ships it now (command-line overrides and any change of the named config
+    since the run), less the bookkeeping fields; {} for a config without a name."""
+    from jaxhands.configs import config_names, get_config
+    from jaxhands.configs.workdir_record import config_differences
+    from jaxhands.evaluation.results_tables import UNSHOWN_OVERRIDES
+
+    if config.name not in config_names():
+        return {}
+    return {k: new for k, (_, new) in config_differences(get_config(config.name), config).items()
+            if k.split(".")[0] not in UNSHOWN_OVERRIDES}
 
 
 def latest_checkpoint_step(workdir: pathlib.Path) -> int | None:

@@ -36,6 +36,7 @@ VARIANTS = {
     "S3": ("yang19_s3_rc2chp", {}, "S2 + the ResPEL cloud encoder, KL alignment"),
     "S4": ("yang19_s4_rc2chp", {}, "S2 + the ResPEL cloud encoder, product of experts"),
     "S4-no-emd": ("yang19_s4_rc2chp", {"cloud_emd_weight": 0.0}, "S4 with Chamfer only"),
+    "S4-emd-tol0.2": ("yang19_s4_rc2chp", {"cloud_emd_rel_tol": 0.2}, "S4 with the auction EMD at rel_tol 0.2"),
 }
 
 

@@ -154,6 +154,9 @@ def _latent_alignment_fields(c: ml_collections.ConfigDict) -> None:
     c.loss_weights = ml_collections.ConfigDict(dict(kp3d=1.0, heatmap=1.0, cloud=1.0))  # lambdas of Eq. 11
     c.cloud_chamfer_weight = 1.0
     c.cloud_emd_weight = 1.0
+    # The auction EMD's tolerance: a converged bijection's mean cost is within this fraction
+    # of the optimum (jaxhands.losses.emd.approx_emd); looser is fewer auction phases.
+    c.cloud_emd_rel_tol = 0.05
     c.poe_include_prior = False  # product of experts with the N(0, I) prior as an expert
     c.joint_width = 256  # S3's joint (image, cloud) encoder
 

@@ -11,8 +11,9 @@ Ratios are to the mean pose. Every figure is mean EPE in mm over visible joints 
 EvalUtil), PA-EPE after per-hand similarity alignment, AUC of the 3D PCK curve over
 20–50 mm, spread = prediction spread / ground-truth spread (~0: one constant pose), train
 min = training wall-clock up to the evaluated step. A run is named by its config and the
-`--config.X=Y` overrides of its first start (from its provenance record); runs differing in
-them are not pooled. A run (or a seed summary) within 5 % of the mean pose is marked as not
+fields in which it differed from that named config when measured (`differs_from_named`;
+older rows: the `--config.X=Y` overrides of its first start, from its provenance); runs
+differing in them are not pooled. A run (or a seed summary) within 5 % of the mean pose is marked as not
 having learnt.
 
 The README marks each generated table with the command that rebuilds it:
@@ -35,11 +36,11 @@ from typing import Sequence
 
 HEADER = ("| run | steps | train min | mean EPE | × mean pose | PA-EPE | AUC 20–50 | spread | box ±10 % / ±20 % |\n"
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-# Command-line overrides that do not change what a run learns (bookkeeping) or that the row
-# already shows (seed; steps, its own column); every other `--config.X=Y` of the run's
-# first start (its provenance) is written beside its name.
-_UNSHOWN_OVERRIDES = ("seed", "num_train_steps", "eval_every", "log_every", "checkpoint_every", "data_dir",
-                      "max_checkpoints_to_keep")
+# Config fields that do not change what a run learns (bookkeeping) or that the row already
+# shows (seed; steps, its own column); every other field in which a run differs from its
+# named config is written beside its name.
+UNSHOWN_OVERRIDES = ("seed", "num_train_steps", "eval_every", "log_every", "checkpoint_every", "data_dir",
+                     "max_checkpoints_to_keep")
 # A run whose EPE is within this fraction of the mean pose's has not learnt (issue 26): its row
 # says so, whatever its loss curve did.
 NOT_LEARNT_RATIO = 0.95
@@ -75,16 +76,25 @@ def load_rows(paths: Sequence[str | pathlib.Path]) -> list[dict]:
     return rows
 
 
+def _shown_value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else json.dumps(value)
+
+
 def run_overrides(row: dict) -> str:
-    """The `--config.X=Y` overrides of the run's first start (its provenance), as "X=Y, ...",
-    less the bookkeeping ones (_UNSHOWN_OVERRIDES); "" for rows without provenance."""
+    """How the run differed from its named config, as "X=Y, ...", less UNSHOWN_OVERRIDES:
+    the row's `differs_from_named` (every field, compared when the row was measured) where
+    it has one, else the `--config.X=Y` overrides of the run's first start (its provenance);
+    "" for rows with neither."""
+    if "differs_from_named" in row:
+        return ", ".join(f"{k}={_shown_value(v)}" for k, v in sorted(row["differs_from_named"].items())
+                         if k.split(".")[0] not in UNSHOWN_OVERRIDES)
     provenance = row.get("provenance") or []
     argv = provenance[0].get("argv", []) if provenance else []
     shown = []
     for arg in argv:
         if arg.startswith("--config.") and "=" in arg:
             key = arg[len("--config."):].split("=", 1)[0]
-            if key not in _UNSHOWN_OVERRIDES:
+            if key.split(".")[0] not in UNSHOWN_OVERRIDES:
                 shown.append(arg[len("--config."):])
     return ", ".join(shown)
 

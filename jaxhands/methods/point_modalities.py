@@ -95,10 +95,12 @@ def pose_to_camera(modality: str, pred, batch, inv: Invariances) -> jax.Array:
     return pred * scale + root
 
 
-def cloud_loss(pred, target, *, mask=None, chamfer_weight: float = 1.0, emd_weight: float = 1.0) -> jax.Array:
+def cloud_loss(pred, target, *, mask=None, chamfer_weight: float = 1.0, emd_weight: float = 1.0,
+               emd_rel_tol: float = 0.05) -> jax.Array:
     """chamfer_weight * Chamfer (Eq. 8) + emd_weight * approx EMD (Eq. 9), mean over (masked-in) samples.
 
-    pred, target: [B, N, 3] with equal N (the EMD is a bijection); mask: optional [B].
+    pred, target: [B, N, 3] with equal N (the EMD is a bijection); mask: optional [B];
+    emd_rel_tol: the auction's tolerance (approx_emd's rel_tol).
     """
     if pred.shape != target.shape:
         raise ValueError(f"cloud_loss: pred {pred.shape} and target {target.shape} must match "
@@ -107,7 +109,7 @@ def cloud_loss(pred, target, *, mask=None, chamfer_weight: float = 1.0, emd_weig
     if chamfer_weight:
         per_sample = per_sample + chamfer_weight * chamfer_distance(pred, target, batch_reduction="none")
     if emd_weight:
-        per_sample = per_sample + emd_weight * approx_emd(pred, target, batch_reduction="none")
+        per_sample = per_sample + emd_weight * approx_emd(pred, target, batch_reduction="none", rel_tol=emd_rel_tol)
     per_sample = jnp.broadcast_to(jnp.asarray(per_sample, pred.dtype), pred.shape[:1])
     return masked_mean(per_sample, mask)
 
@@ -127,7 +129,8 @@ def _pose_decoder(config):
 
 
 def _cloud_loss_options(config):
-    return dict(chamfer_weight=config.cloud_chamfer_weight, emd_weight=config.cloud_emd_weight)
+    return dict(chamfer_weight=config.cloud_chamfer_weight, emd_weight=config.cloud_emd_weight,
+                emd_rel_tol=config.cloud_emd_rel_tol)
 
 
 POINT_MODALITIES = (

@@ -71,6 +71,23 @@ def test_a_runs_command_line_overrides_name_it_and_keep_its_seeds_apart(tmp_path
     assert lines[5].startswith("| **spurr18_depth_to_3d_var1 (recon_weights.depth=0.5), 2 seeds** | 900 |  | "
                                "**45.00 ± 5.00** |")
     assert lines[6].startswith("| mean pose |")
+    # A row measured with its differences from the named config is named by them instead.
+    rows[2]["differs_from_named"] = {"recon_weights.rgb": 1.0, "eval_every": 500, "crop.mode": "none"}
+    lines = image_pose_markdown(load_rows([_write(tmp_path, "a.json", rows)])).splitlines()
+    assert lines[4].startswith('| spurr18_depth_to_3d_var1 (crop.mode="none", recon_weights.rgb=1), seed 1 |')
+
+
+def test_a_run_differs_from_its_named_config_in_its_overrides_less_bookkeeping():
+    from jaxhands import load_config
+
+    table = _image_pose_table()
+    config = load_config("spurr18_rgb_to_3d_var3", ["recon_weights.rgb=1.0", "seed=3", "eval_every=7",
+                                                     "augment.flip_prob=0.25"])
+    assert table.differs_from_named(config) == {"recon_weights.rgb": 1.0, "augment.flip_prob": 0.25}
+    assert table.differs_from_named(load_config("spurr18_rgb_to_3d_var3", ["image_size=32"])) == {
+        "image_size": 32, "recon_weights.rgb": 63 / (3 * 32 ** 2)}  # the weight follows the size
+    config.name = "my_experiment"
+    assert table.differs_from_named(config) == {}
 
 
 def test_a_run_within_five_percent_of_the_mean_pose_is_marked_as_not_learnt(tmp_path):

@@ -85,6 +85,22 @@ def test_cloud_loss_is_chamfer_plus_emd_with_weights():
     assert not modality.needs_label
 
 
+def test_cloud_emd_tolerance_reaches_the_auction():
+    """config.cloud_emd_rel_tol is the auction's rel_tol: the loss equals approx_emd at that
+    tolerance, and a looser one stays within it of the exact EMD."""
+    from jaxhands.losses import approx_emd, exact_emd
+
+    modality = get_modality("cloud")
+    config = tiny_config("S2", extra=("cloud",), cloud_chamfer_weight=0.0, cloud_emd_weight=1.0,
+                         cloud_emd_rel_tol=0.3)
+    assert modality.loss_options(config) == dict(chamfer_weight=0.0, emd_weight=1.0, emd_rel_tol=0.3)
+    a, b = hand_batch(2)["points"], hand_batch(2, seed=5)["points"]
+    got = modality.loss(a, b, config)
+    np.testing.assert_allclose(got, approx_emd(a, b, rel_tol=0.3), rtol=1e-6)
+    exact = float(exact_emd(a, b))
+    assert exact <= float(got) * (1 + 1e-6) <= 1.3 * exact
+
+
 # -- strategies -----------------------------------------------------------------
 
 STRATEGY_GROUPS = {
