@@ -61,9 +61,12 @@ def _nearest(queries, keys):
 def evaluate_keypoint_nearest_neighbour(config, *, test_dataset: str | None = None) -> dict:
     """The baseline's metrics (jaxhands.baselines.scoring) on config's test split (or
     test_dataset's), fitted on its whole training split with the config's invariances."""
+    from jaxhands.data.streams import labelled_records
     from jaxhands.training.experiment import build_sources
 
     train_source, test_source = build_sources(config, test_dataset=test_dataset)
+    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
+    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
     fields = ("keypoints_2d", "keypoints_3d", "intrinsics", "visible", "hand_side")
     model = NearestNeighbourLifting(Invariances.from_config(config)).fit(stacked_records(train_source, fields))
     test = stacked_records(test_source, fields)

@@ -70,6 +70,7 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16, test_datase
     """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline (on
     test_dataset's test split when given)."""
     from jaxhands.data import pipeline
+    from jaxhands.data.streams import labelled_records
     from jaxhands.training.experiment import build_sources, hand_crop_config
 
     name = config.input_modality
@@ -80,6 +81,8 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16, test_datase
     inv = Invariances.from_config(config)
     crop = hand_crop_config(config)
     train_source, test_source = build_sources(config, test_dataset=test_dataset)
+    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
+    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
 
     def batches(source):
         return pipeline.make_eval_iterator(source, global_batch_size=256, process_index=0, process_count=1,

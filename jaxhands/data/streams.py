@@ -79,6 +79,15 @@ def labelled_mask(num_records: int, fraction: float, seed: int) -> np.ndarray:
     return labelled
 
 
+def labelled_records(source, labelled_fraction: float, seed: int):
+    """The records of `source` that keep their labels in a run with this labelled_fraction
+    and seed (`labelled_mask`, as the run's "labelled" stream draws them): `source` itself at
+    fraction 1. What a baseline beside a semi-supervised run may fit its poses on."""
+    if labelled_fraction >= 1.0:
+        return source
+    return RecordSubset(source, np.flatnonzero(labelled_mask(len(source), labelled_fraction, seed)))
+
+
 VALIDATION_SEED = 11  # the held-out records do not depend on config.seed: every seed selects on the same ones
 
 

@@ -45,8 +45,10 @@ UNSHOWN_OVERRIDES = ("seed", "num_train_steps", "eval_every", "log_every", "chec
 # says so, whatever its loss curve did.
 NOT_LEARNT_RATIO = 0.95
 NOT_LEARNT = " — **did not learn** (within 5 % of the mean pose)"
+# The table may not run past its own end marker: an empty one ("-->\n<!-- end generated -->")
+# must not take the text up to the next table's end as its own.
 MARKER = re.compile(r"<!-- generated: python -m jaxhands\.evaluation\.results_tables (?P<files>[^>]*?) -->\n"
-                    r"(?:(?P<table>.*?)\n)?<!-- end generated -->", re.S)
+                    r"(?:(?P<table>(?:(?!<!-- end generated -->).)*?)\n)?<!-- end generated -->", re.S)
 # Baselines of one test split agree to this many mm across files (they are deterministic).
 _SAME_SPLIT_TOLERANCE_MM = 1e-6
 _TRAINED_FIELDS = ("step", "mean_epe_mm", "pa_mean_epe_mm", "auc_20_50", "spread_ratio")

@@ -41,6 +41,26 @@ def test_mean_pose_equals_brute_force(config):
                                                   rel=1e-4)
 
 
+
+def test_baselines_beside_a_semi_supervised_run_fit_only_its_labelled_records(config):
+    """At labelled_fraction 0.1 the mean pose is the mean over the 40 records the run keeps
+    labels for (labelled_mask with the run's seed), not over all 400; so is every baseline's pool."""
+    from jaxhands.data.streams import labelled_mask
+
+    semi = config.copy_and_resolve_references()
+    semi.labelled_fraction, semi.seed = 0.1, 3
+    train, _ = build_sources(semi)
+    inv = Invariances.from_config(semi)
+    keep = np.flatnonzero(labelled_mask(len(train), 0.1, 3))
+    poses = np.stack([np.asarray(pose_3d_target({"keypoints_3d": train[int(i)]["keypoints_3d"][None]}, inv))[0]
+                      for i in keep])
+    result = evaluate_baseline("mean_pose", semi)
+    assert result["num_train"] == len(keep) == 40
+    np.testing.assert_allclose(result["mean_pose"], poses.mean(0), atol=1e-5)
+    assert not np.allclose(result["mean_pose"], evaluate_baseline("mean_pose", config)["mean_pose"], atol=1e-4)
+    for name in ("keypoint_nearest_neighbour", "mean_articulation"):
+        assert evaluate_baseline(name, semi)["num_train"] == 40, name
+
 def _random_rotations(rng, n):
     q = rng.normal(size=(n, 4))
     w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T

@@ -145,6 +145,10 @@ def test_update_rewrites_a_stale_table_in_place_and_leaves_the_rest(tmp_path):
     # A freshly inserted, still empty marker is filled too.
     empty = "<!-- generated: python -m jaxhands.evaluation.results_tables a.json -->\n<!-- end generated -->\n"
     assert update_markdown(empty, tmp_path) == updated[len("intro\n"):-len("after\n")]
+    # An empty marker before another table is filled alone: the text between them stays.
+    two = empty + "reading of the first\n" + stale
+    assert update_markdown(two, tmp_path) == (updated[len("intro\n"):-len("after\n")] + "reading of the first\n"
+                                              + updated)
 
 
 def _image_pose_table():
