@@ -60,11 +60,12 @@ def test_auction_matches_all_permutations_on_tiny_clouds(squared):
     np.testing.assert_allclose(np.asarray(got), brute_force_emd(x, y, squared), rtol=1e-2)
 
 
+@pytest.mark.parametrize("rel_tol", [0.05, 0.2])  # the default; the looser one faster than scipy everywhere
 @pytest.mark.parametrize("near", [False, True])
-def test_approx_emd_within_its_bound_and_tolerance_of_exact(near):
+def test_approx_emd_within_its_bound_and_tolerance_of_exact(near, rel_tol):
     n = 48
     x, y = clouds(2, batch=6, n=n, near=near)
-    result = jit_assignment(x, y)
+    result = jit_assignment(x, y, rel_tol=rel_tol)
     approx = matched_cost(x, y, result.assignment, batch_reduction="none")
     exact = exact_emd(x, y, batch_reduction="none")
     assert is_permutation(result.assignment)
@@ -74,7 +75,8 @@ def test_approx_emd_within_its_bound_and_tolerance_of_exact(near):
     gap = np.asarray(approx) - np.asarray(exact)
     assert np.all(gap <= 1.01 * np.asarray(result.eps) + 1e-6)
     assert np.all(gap >= -1e-6)
-    # Measured accuracy is far better than the bound (see the benchmark).
+    # Measured accuracy is far better than the bound (see the benchmark); issue 17's
+    # required accuracy: 1 % on near clouds, 3 % on independent ones.
     assert np.all(gap / np.asarray(exact) <= (0.01 if near else 0.03))
 
 
