@@ -228,6 +228,9 @@ def _loop_fields(c: ml_collections.ConfigDict) -> None:
     c.eval_num_batches = 4
     c.checkpoint_every = 500
     c.max_checkpoints_to_keep = 3
+    # Also keep every checkpoint at a multiple of this step (0 = none): a run scored later
+    # at an earlier step (an equal-time comparison) needs that step on disk.
+    c.keep_checkpoint_every = 0
     # Also keep the checkpoint with the lowest val/mean_epe_mm (needs validation_fraction > 0:
     # choosing on the test split would be model selection on the test set); load it with
     # load_run(workdir, "best") or eval.py --step=best.

@@ -40,9 +40,12 @@ def _first_line(err: BaseException) -> str:
 
 class Checkpointer:
     def __init__(self, workdir: str | pathlib.Path, *, max_to_keep: int = 3, save_interval_steps: int = 1000,
-                 async_save: bool = True, keep_steps: tuple[int, ...] = (), keep_best: str | None = None):
+                 async_save: bool = True, keep_steps: tuple[int, ...] = (), keep_best: str | None = None,
+                 keep_every: int = 0):
         """keep_steps: checkpoints kept whatever max_to_keep says (the stage ends of a staged
-        schedule), besides the latest max_to_keep. keep_best: a metric name (lower is
+        schedule), besides the latest max_to_keep. keep_every: also keep every saved step
+        that is a multiple of it (0: none), so a run can be scored at an earlier step later
+        (an equal-time or equal-step comparison). keep_best: a metric name (lower is
         better): the saved step with the lowest value among those saved with `metrics` is
         kept as well (`best_step`)."""
         self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
@@ -52,6 +55,11 @@ class Checkpointer:
         policies = [checkpoint_managers.LatestN(max_to_keep)]
         if keep_steps:
             policies.append(checkpoint_managers.CustomSteps(list(keep_steps)))
+        if keep_every < 0:
+            raise ValueError(f"config.keep_checkpoint_every must be >= 0 (0 = keep none besides the latest), "
+                             f"got {keep_every}")
+        if keep_every:
+            policies.append(checkpoint_managers.EveryNSteps(interval_steps=keep_every))
         rank = None
         if keep_best:
             def rank(metrics):

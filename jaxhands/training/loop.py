@@ -190,7 +190,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, sto
     checkpointer = Checkpointer(workdir, max_to_keep=config.max_checkpoints_to_keep, keep_steps=stage_ends,
                                 save_interval_steps=config.checkpoint_every,
                                 async_save=config.async_checkpointing,
-                                keep_best=BEST_METRIC if config.keep_best_checkpoint else None)
+                                keep_best=BEST_METRIC if config.keep_best_checkpoint else None,
+                                keep_every=config.keep_checkpoint_every)
     state = initial_state(experiment, config, mesh)
     latest = checkpointer.latest_step()
     config_changes = {}

@@ -70,6 +70,21 @@ def test_checkpointer_keeps_the_lowest_metric_beside_the_latest_and_reads_it_bac
     reader.close()
 
 
+
+def test_checkpointer_keeps_every_multiple_of_keep_every_beside_the_latest(tmp_path):
+    checkpointer = Checkpointer(tmp_path, max_to_keep=1, save_interval_steps=1, async_save=False, keep_every=2)
+    for step in range(1, 6):
+        checkpointer.save(_state(step))
+    assert sorted(checkpointer.manager.all_steps()) == [2, 4, 5]
+    checkpointer.close()
+    with pytest.raises(ValueError, match="keep_checkpoint_every must be >= 0"):
+        Checkpointer(tmp_path / "other", keep_every=-1)
+    # Through the loop: config.keep_checkpoint_every.
+    config = tiny_config(tmp_path / "data", num_train_steps=7, eval_every=0, checkpoint_every=1,
+                         max_checkpoints_to_keep=1, keep_checkpoint_every=3)
+    train(config, tmp_path / "run", progress=False)
+    assert sorted(int(p.name) for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.isdigit()) == [3, 6, 7]
+
 def test_training_selects_the_step_with_the_lowest_validation_epe(tmp_path):
     config = tiny_config(tmp_path / "data", validation_fraction=0.25, keep_best_checkpoint=True, num_train_steps=12,
                          eval_every=2, checkpoint_every=2, max_checkpoints_to_keep=1, eval_num_batches=2)
