@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhands.baselines.scoring import baseline_metrics, stacked_records
+from jaxhands.baselines.scoring import baseline_metrics, baseline_sources, stacked_records
 from jaxhands.methods.modalities import Invariances, keypoints_2d_input, pose_3d_target, pose_3d_to_camera
 
 
@@ -61,12 +61,7 @@ def _nearest(queries, keys):
 def evaluate_keypoint_nearest_neighbour(config, *, test_dataset: str | None = None) -> dict:
     """The baseline's metrics (jaxhands.baselines.scoring) on config's test split (or
     test_dataset's), fitted on its whole training split with the config's invariances."""
-    from jaxhands.data.streams import labelled_records
-    from jaxhands.training.experiment import build_sources
-
-    train_source, test_source = build_sources(config, test_dataset=test_dataset)
-    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
-    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
+    train_source, test_source = baseline_sources(config, test_dataset=test_dataset)
     fields = ("keypoints_2d", "keypoints_3d", "intrinsics", "visible", "hand_side")
     model = NearestNeighbourLifting(Invariances.from_config(config)).fit(stacked_records(train_source, fields))
     test = stacked_records(test_source, fields)

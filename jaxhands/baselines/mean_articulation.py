@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxhands.baselines.scoring import baseline_metrics, stacked_records
+from jaxhands.baselines.scoring import baseline_metrics, baseline_sources, stacked_records
 from jaxhands.evaluation.metrics import procrustes_align
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 
@@ -52,12 +52,7 @@ def evaluate_mean_articulation(config, *, max_train: int = 5000, test_dataset: s
     """The oracle's metrics (jaxhands.baselines.scoring) on config's test split (or
     test_dataset's); the mean hand from the first `max_train` training poses (the mean
     settles well before 5000)."""
-    from jaxhands.data.streams import labelled_records
-    from jaxhands.training.experiment import build_sources
-
-    train_source, test_source = build_sources(config, test_dataset=test_dataset)
-    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
-    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
+    train_source, test_source = baseline_sources(config, test_dataset=test_dataset)
     inv = Invariances.from_config(config)
     count = min(len(train_source), max_train)
     train = np.stack([np.asarray(train_source[i]["keypoints_3d"], np.float32) for i in range(count)])

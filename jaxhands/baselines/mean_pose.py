@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxhands.baselines.scoring import baseline_metrics, stacked_records
+from jaxhands.baselines.scoring import baseline_metrics, baseline_sources, stacked_records
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 
 
@@ -43,12 +43,7 @@ def predict_mean_pose(mean_pose, keypoints_3d, inv: Invariances) -> np.ndarray:
 def evaluate_mean_pose(config, *, test_dataset: str | None = None) -> dict:
     """The baseline's metrics (jaxhands.baselines.scoring) on config's test split (or
     test_dataset's: the mean still comes from config's training split), and the mean pose."""
-    from jaxhands.data.streams import labelled_records
-    from jaxhands.training.experiment import build_sources
-
-    train_source, test_source = build_sources(config, test_dataset=test_dataset)
-    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
-    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
+    train_source, test_source = baseline_sources(config, test_dataset=test_dataset)
     inv = Invariances.from_config(config)
     mean_pose = mean_normalized_pose(train_source, inv)
     test = stacked_records(test_source, ("keypoints_3d", "visible"))

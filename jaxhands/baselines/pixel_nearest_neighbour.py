@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhands.baselines.scoring import baseline_metrics
+from jaxhands.baselines.scoring import baseline_metrics, baseline_sources
 from jaxhands.methods.modalities import Invariances, pose_3d_target, pose_3d_to_camera
 from jaxhands.methods.modality_registry import get_modality
 
@@ -70,8 +70,7 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16, test_datase
     """Mean/median EPE, AUC 20-50 and PA-EPE (mm, visible joints) of the baseline (on
     test_dataset's test split when given)."""
     from jaxhands.data import pipeline
-    from jaxhands.data.streams import labelled_records
-    from jaxhands.training.experiment import build_sources, hand_crop_config
+    from jaxhands.training.experiment import hand_crop_config
 
     name = config.input_modality
     if name not in IMAGE_INPUTS:
@@ -80,9 +79,7 @@ def evaluate_pixel_nearest_neighbour(config, *, pool_size: int = 16, test_datase
     modality = get_modality(name)
     inv = Invariances.from_config(config)
     crop = hand_crop_config(config)
-    train_source, test_source = build_sources(config, test_dataset=test_dataset)
-    # Beside a semi-supervised run, only the records that keep their labels (as the run sees them).
-    train_source = labelled_records(train_source, config.labelled_fraction, config.seed)
+    train_source, test_source = baseline_sources(config, test_dataset=test_dataset)
 
     def batches(source):
         return pipeline.make_eval_iterator(source, global_batch_size=256, process_index=0, process_count=1,

@@ -21,3 +21,14 @@ def stacked_records(source, fields) -> dict:
     """{field: [N, ...]} of every record of a random-access source."""
     records = [source[i] for i in range(len(source))]
     return {f: np.stack([np.asarray(r[f]) for r in records]) for f in fields}
+
+
+def baseline_sources(config, *, test_dataset: str | None = None):
+    """(training records, test source) a baseline fits and scores on: config's splits
+    (`build_sources`), the training records limited to those that keep their labels when
+    config.labelled_fraction < 1, as the semi-supervised run beside it sees them."""
+    from jaxhands.data.streams import labelled_records
+    from jaxhands.training.experiment import build_sources
+
+    train_source, test_source = build_sources(config, test_dataset=test_dataset)
+    return labelled_records(train_source, config.labelled_fraction, config.seed), test_source

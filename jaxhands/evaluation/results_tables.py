@@ -94,10 +94,10 @@ def run_overrides(row: dict) -> str:
     argv = provenance[0].get("argv", []) if provenance else []
     shown = []
     for arg in argv:
-        if arg.startswith("--config.") and "=" in arg:
-            key = arg[len("--config."):].split("=", 1)[0]
-            if key.split(".")[0] not in UNSHOWN_OVERRIDES:
-                shown.append(arg[len("--config."):])
+        assignment = arg.removeprefix("--config.")  # "field.sub=value"
+        field = assignment.split("=", 1)[0]
+        if assignment != arg and field != assignment and field.split(".")[0] not in UNSHOWN_OVERRIDES:
+            shown.append(assignment)
     return ", ".join(shown)
 
 
