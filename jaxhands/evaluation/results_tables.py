@@ -7,7 +7,10 @@ reads image -> 3D results files written by `benchmarks/image_pose_table.py` ({"c
 a row per run, a row per config over its seeds (mean ± half the range, which for two
 seeds is their standard deviation), and the baselines of the shared test split (mean
 pose, the articulation floor, the nearest training crop in pixels per input, untrained).
-Ratios are to the mean pose. Every figure is mean EPE in mm over visible joints (hand3d
+Ratios are to the mean pose. The baselines fit the run's labelled training records, so
+semi-supervised runs (labelled_fraction < 1: a seeded subset) each have their own: then
+every baseline row is shown per (fraction, seed) and each run's ratio is to its own mean
+pose. Every figure is mean EPE in mm over visible joints (hand3d
 EvalUtil), PA-EPE after per-hand similarity alignment, AUC of the 3D PCK curve over
 20–50 mm, spread = prediction spread / ground-truth spread (~0: one constant pose), train
 min = training wall-clock up to the evaluated step. A run is named by its config and the
@@ -40,7 +43,7 @@ HEADER = ("| run | steps | train min | mean EPE | × mean pose | PA-EPE | AUC 20
 # shows (seed; steps, its own column); every other field in which a run differs from its
 # named config is written beside its name.
 UNSHOWN_OVERRIDES = ("seed", "num_train_steps", "eval_every", "log_every", "checkpoint_every", "data_dir",
-                     "max_checkpoints_to_keep")
+                     "max_checkpoints_to_keep", "keep_checkpoint_every")
 # A run whose EPE is within this fraction of the mean pose's has not learnt (issue 26): its row
 # says so, whatever its loss curve did.
 NOT_LEARNT_RATIO = 0.95
@@ -116,13 +119,29 @@ def _jitter(row: dict) -> str:
     return " / ".join(f"{v:.2f}" for v in boxes)
 
 
-def _check_same_split(rows: list[dict]) -> float:
-    means = {r["_file"]: r["mean_pose"]["mean_epe_mm"] for r in rows}
-    reference = rows[0]["mean_pose"]["mean_epe_mm"]
-    if any(abs(v - reference) > _SAME_SPLIT_TOLERANCE_MM for v in means.values()):
-        raise ValueError(f"the files were measured on different test splits (mean-pose EPE per file: {means}); "
-                         f"one table compares runs on one split")
-    return reference
+def _training_set(row: dict) -> tuple:
+    """What the row's baselines were fitted on: every training record, or the seeded
+    labelled subset of a semi-supervised run (labelled_fraction < 1), which differs per seed."""
+    fraction = row.get("labelled_fraction", 1.0)
+    return ("all",) if fraction >= 1.0 else (fraction, row["seed"])
+
+
+def _training_set_label(key: tuple) -> str:
+    return "" if key == ("all",) else f" — fitted on seed {key[1]}'s {100 * key[0]:g} % labelled"
+
+
+def _baseline_rows(rows: list[dict]) -> dict[tuple, dict]:
+    """{training set: the first row measured on it}; rows on one training set must agree on
+    the mean pose (it is deterministic), else they were measured on different test splits."""
+    first: dict[tuple, dict] = {}
+    for r in rows:
+        ref = first.setdefault(_training_set(r), r)
+        if abs(r["mean_pose"]["mean_epe_mm"] - ref["mean_pose"]["mean_epe_mm"]) > _SAME_SPLIT_TOLERANCE_MM:
+            means = {f"{g['_file']} ({g.get('workdir', g['name'])})": g["mean_pose"]["mean_epe_mm"]
+                     for g in (ref, r)}
+            raise ValueError(f"the files were measured on different test splits (mean-pose EPE: {means}); "
+                             f"one table compares runs on one split")
+    return first
 
 
 def _pm(values: Sequence[float], digits: int = 2) -> str:
@@ -133,13 +152,17 @@ def _pm(values: Sequence[float], digits: int = 2) -> str:
 
 def image_pose_markdown(rows: list[dict]) -> str:
     """The Markdown table of `rows` (load_rows), header included, no trailing newline."""
-    base = _check_same_split(rows)
+    baselines = _baseline_rows(rows)
+
+    def base(r: dict) -> float:  # the mean pose of the run's own training set
+        return baselines[_training_set(r)]["mean_pose"]["mean_epe_mm"]
+
     lines = [HEADER]
     for r in rows:
         t = r["trained"]
-        flag = NOT_LEARNT if t["mean_epe_mm"] / base >= NOT_LEARNT_RATIO else ""
+        flag = NOT_LEARNT if t["mean_epe_mm"] / base(r) >= NOT_LEARNT_RATIO else ""
         lines.append(f"| {_label(r)}, seed {r['seed']}{flag} | {t['step']} | {_minutes(r)} | {t['mean_epe_mm']:.2f} | "
-                     f"{t['mean_epe_mm'] / base:.3f} | {t['pa_mean_epe_mm']:.2f} | {t['auc_20_50']:.3f} | "
+                     f"{t['mean_epe_mm'] / base(r):.3f} | {t['pa_mean_epe_mm']:.2f} | {t['auc_20_50']:.3f} | "
                      f"{t['spread_ratio']:.2f} | {_jitter(r)} |")
     by_config: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -148,28 +171,32 @@ def image_pose_markdown(rows: list[dict]) -> str:
         if len(group) < 2:
             continue
         epe = [g["trained"]["mean_epe_mm"] for g in group]
-        flag = NOT_LEARNT if max(epe) / base >= NOT_LEARNT_RATIO else ""
+        ratios = [g["trained"]["mean_epe_mm"] / base(g) for g in group]
+        flag = NOT_LEARNT if max(ratios) >= NOT_LEARNT_RATIO else ""
         minutes = [g["training_seconds"] / 60 for g in group if g.get("training_seconds") is not None]
         lines.append(f"| **{label}, {len(group)} seeds**{flag} | {step} | "
                      f"{_pm(minutes, 1) if len(minutes) == len(group) else ''} | **{_pm(epe)}** | "
-                     f"{_pm([e / base for e in epe], 3)} | "
+                     f"{_pm(ratios, 3)} | "
                      f"{_pm([g['trained']['pa_mean_epe_mm'] for g in group])} | "
                      f"{_pm([g['trained']['auc_20_50'] for g in group], 3)} | "
                      f"{_pm([g['trained']['spread_ratio'] for g in group])} | |")
-    articulation = rows[0]["mean_articulation"]
-    mean_pose = rows[0]["mean_pose"]
-    lines.append(f"| mean pose | – | | {base:.2f} | 1 | {mean_pose['pa_mean_epe_mm']:.2f} | "
-                 f"{mean_pose['auc_20_50']:.3f} | 0 | |")
-    lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint) | – | | "
-                 f"{articulation['mean_epe_mm']:.2f} | {articulation['mean_epe_mm'] / base:.3f} | "
-                 f"{articulation['pa_mean_epe_mm']:.2f} | {articulation['auc_20_50']:.3f} | | |")
-    for modality in dict.fromkeys(r["input"] for r in rows):
-        nn = next(r["pixel_nearest_neighbour"] for r in rows if r["input"] == modality)
-        lines.append(f"| nearest training crop in pixels, {modality} | – | | {nn['mean_epe_mm']:.2f} | "
-                     f"{nn['mean_epe_mm'] / base:.3f} | {nn['pa_mean_epe_mm']:.2f} | {nn['auc_20_50']:.3f} | | |")
+    for key, r in baselines.items():
+        mean_pose, articulation, own = r["mean_pose"], r["mean_articulation"], _training_set_label(key)
+        lines.append(f"| mean pose{own} | – | | {base(r):.2f} | 1 | {mean_pose['pa_mean_epe_mm']:.2f} | "
+                     f"{mean_pose['auc_20_50']:.3f} | 0 | |")
+        lines.append(f"| articulation floor (mean hand fitted to each test hand, oracle viewpoint){own} | – | | "
+                     f"{articulation['mean_epe_mm']:.2f} | {articulation['mean_epe_mm'] / base(r):.3f} | "
+                     f"{articulation['pa_mean_epe_mm']:.2f} | {articulation['auc_20_50']:.3f} | | |")
+        on_this_set = [g for g in rows if _training_set(g) == key]
+        for modality in dict.fromkeys(g["input"] for g in on_this_set):
+            nn = next(g["pixel_nearest_neighbour"] for g in on_this_set if g["input"] == modality)
+            lines.append(f"| nearest training crop in pixels, {modality}{own} | – | | {nn['mean_epe_mm']:.2f} | "
+                         f"{nn['mean_epe_mm'] / base(r):.3f} | {nn['pa_mean_epe_mm']:.2f} | "
+                         f"{nn['auc_20_50']:.3f} | | |")
     untrained = [r["untrained"]["mean_epe_mm"] for r in rows]
+    untrained_ratios = [r["untrained"]["mean_epe_mm"] / base(r) for r in rows]
     lines.append(f"| untrained | 0 | | {min(untrained):.2f}–{max(untrained):.2f} | "
-                 f"{min(untrained) / base:.3f}–{max(untrained) / base:.3f} | | | | |")
+                 f"{min(untrained_ratios):.3f}–{max(untrained_ratios):.3f} | | | | |")
     return "\n".join(lines)
 
 

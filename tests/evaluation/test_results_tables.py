@@ -111,6 +111,31 @@ def test_files_from_different_test_splits_are_refused(tmp_path):
         image_pose_markdown(load_rows([a, b]))
 
 
+def test_semi_supervised_runs_are_read_against_the_baselines_of_their_own_labelled_subset(tmp_path):
+    """A semi-supervised run's baselines fit its seeded labelled subset: each seed's are
+    shown, each run's ratio is to its own mean pose, the seed summary averages the ratios;
+    rows on one subset that disagree on the mean pose are still refused."""
+    rows = [dict(_row(0, 40.0, 20.0, 0.9, mean_pose=100.0), labelled_fraction=0.1),
+            dict(_row(1, 48.0, 22.0, 0.8, mean_pose=80.0), labelled_fraction=0.1)]
+    rows[1]["differs_from_named"] = {"keep_checkpoint_every": 1000}  # bookkeeping: still pooled
+    lines = image_pose_markdown(load_rows([_write(tmp_path, "a.json", rows)])).splitlines()
+    assert lines[2].startswith("| spurr18_depth_to_3d_var1, seed 0 | 900 |  | 40.00 | 0.400 |")
+    assert lines[3].startswith("| spurr18_depth_to_3d_var1, seed 1 | 900 |  | 48.00 | 0.600 |")
+    # ratios 0.4 and 0.6: mean 0.5, half the range 0.1
+    assert lines[4].startswith("| **spurr18_depth_to_3d_var1, 2 seeds** | 900 |  | **44.00 ± 4.00** | 0.500 ± 0.100 |")
+    assert lines[5] == "| mean pose — fitted on seed 0's 10 % labelled | – | | 100.00 | 1 | 35.00 | 0.090 | 0 | |"
+    assert lines[7] == ("| nearest training crop in pixels, depth — fitted on seed 0's 10 % labelled | – | | 70.00 | "
+                        "0.700 | 22.00 | 0.200 | | |")
+    assert lines[8] == "| mean pose — fitted on seed 1's 10 % labelled | – | | 80.00 | 1 | 35.00 | 0.090 | 0 | |"
+    assert lines[10] == ("| nearest training crop in pixels, depth — fitted on seed 1's 10 % labelled | – | | 70.00 | "
+                         "0.875 | 22.00 | 0.200 | | |")
+    assert lines[11] == "| untrained | 0 | | 100.50–101.50 | 1.005–1.269 | | | | |"
+    assert len(lines) == 12
+    rows.append(dict(_row(1, 55.0, 22.0, 0.8, mean_pose=81.0), labelled_fraction=0.1))
+    with pytest.raises(ValueError, match="different test splits"):
+        image_pose_markdown(load_rows([_write(tmp_path, "a.json", rows)]))
+
+
 def test_bad_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.json does not exist"):
         load_rows([tmp_path / "nowhere.json"])
