@@ -3,7 +3,7 @@ MLP decoder, latent 64, Adam), jaxhands (jitted) vs the same model in PyTorch, o
 (or, with --torch-device cuda and a GPU jax, on the GPU).
 
     python benchmarks/train_step_rgb3d.py [--size 128] [--batch 32] [--width 64] [--steps 3] [--threads N]
-        [--torch-device cpu|cuda]
+        [--torch-device cpu|cuda] [--conv xla im2col]
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency;
 its ResNet-18 is written out here (no torchvision): 7x7/2 stem + BN + ReLU, 3x3/2 max
@@ -13,7 +13,9 @@ Linear(63). Both run one rgb -> kp3d pair update per step (Alg. 1, Var. 1): forw
 train mode (batch statistics), reparameterised sample, squared error + beta KL,
 backward, Adam. The two sides alternate over --rounds rounds of `--steps` steps
 (benchmarks/interleaved.py); the medians of each side's time and of the per-round ratio
-are reported, warm-up excluded.
+are reported, warm-up excluded. `--conv` times the jax side once per ResNet lowering
+(`config.resnet_lowering`: "xla", flax's convolutions and max-pool; "im2col", over shifted
+slices, jaxhands.models.im2col), all sides interleaved.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def make_batch(batch_size, size):
     }
 
 
-def jax_runner(batch_size, size, width):
+def jax_runner(batch_size, size, width, conv="xla"):
     import jax
 
     from jaxhands.configs.spurr18 import image_cross_modal_config
@@ -50,6 +52,7 @@ def jax_runner(batch_size, size, width):
 
     config = image_cross_modal_config("rgb", 1, image_size=size)
     config.resnet_width = width
+    config.resnet_lowering = conv
     config.batch_size = batch_size
     method = CrossModalVAE(config)
     tx = group_optimizers(method, config)
@@ -148,6 +151,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
+    parser.add_argument("--conv", nargs="+", default=["xla"], choices=["xla", "im2col"],
+                        help="the jax side's ResNet lowerings (config.resnet_lowering), each timed")
     args = parser.parse_args()
     import os
 
@@ -156,7 +161,8 @@ def main():
     print(f"RGB -> 3D train step, ResNet-18 (width {args.width}) at {args.size}x{args.size}, batch {args.batch}, "
           f"jax on {jax.devices()[0].device_kind}, torch on {args.torch_device} ({os.cpu_count()} CPU cores; "
           "timings are noisy on a shared machine)")
-    runners = {"jax": jax_runner(args.batch, args.size, args.width)}
+    sides = {f"jax[{conv}]": conv for conv in args.conv}
+    runners = {side: jax_runner(args.batch, args.size, args.width, conv) for side, conv in sides.items()}
     try:
         runners["torch"] = torch_runner(args.batch, args.size, args.width, args.threads, args.torch_device)
     except ImportError:
@@ -166,12 +172,16 @@ def main():
     def rate(name):  # samples/s at the median round
         return args.batch * args.steps / statistics.median(times[name])
 
-    print(f"  jaxhands (jit): {rate('jax'):8.1f} samples/s  ({describe(times, 'jax')} of {args.steps} steps)")
+    for side in sides:
+        print(f"  jaxhands (jit, resnet_lowering={sides[side]}): {rate(side):8.1f} samples/s  "
+              f"({describe(times, side)} of {args.steps} steps)")
     if "torch" not in runners:
         print("  PyTorch not installed (pip install torch): no reference")
         return
     print(f"  PyTorch (eager): {rate('torch'):7.1f} samples/s  ({describe(times, 'torch')})")
-    print(f"  ratio jaxhands / PyTorch: {median_ratio(times, 'torch', 'jax'):.2f}x (median of per-round ratios)")
+    for side in sides:
+        print(f"  ratio jaxhands (resnet_lowering={sides[side]}) / PyTorch: {median_ratio(times, 'torch', side):.2f}x "
+              "(median of per-round ratios)")
 
 
 if __name__ == "__main__":

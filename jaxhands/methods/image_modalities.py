@@ -95,7 +95,7 @@ def _resnet_encoder(channels: int):
                              width=config.resnet_width, in_channels=channels,
                              stem=config.resnet_stem,
                              logvar_init=config.encoder_logvar_init,
-                             pooling=config.resnet_pooling)
+                             pooling=config.resnet_pooling, lowering=config.resnet_lowering)
     return make
 
 

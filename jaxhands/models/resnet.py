@@ -15,6 +15,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxhands.models.im2col import LOWERINGS, Im2colConv, max_pool_as_slices
 from jaxhands.models.mlp import GaussianHead
 
 # Blocks per stage of the standard depths.
@@ -30,6 +31,17 @@ POOLINGS = ("average", "flatten")
 BN_MOMENTUM = 0.9
 
 
+def make_conv(lowering: str, features: int, kernel_size: int, strides: int, padding: int, name: str) -> nn.Module:
+    """A bias-free square convolution with symmetric padding: flax.linen.Conv ("xla") or
+    the same parameter and function as one matmul over shifted slices ("im2col", faster on
+    XLA's CPU backend; jaxhands.models.im2col)."""
+    if lowering == "im2col":
+        return Im2colConv(features, kernel_size, strides, padding, name=name)
+    if lowering != "xla":
+        raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {lowering!r}")
+    return nn.Conv(features, (kernel_size, kernel_size), strides, padding=padding, use_bias=False, name=name)
+
+
 def _batch_norm(train: bool, name: str, zero_init: bool = False) -> nn.BatchNorm:
     return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=1e-5, name=name,
                         scale_init=nn.initializers.zeros if zero_init else nn.initializers.ones)
@@ -40,17 +52,18 @@ class BasicBlock(nn.Module):
 
     features: int
     strides: int = 1
+    lowering: str = "xla"  # see ResNet
 
     @nn.compact
     def __call__(self, x, *, train: bool):
         shortcut = x
-        y = nn.Conv(self.features, (3, 3), self.strides, padding=1, use_bias=False, name="conv1")(x)
+        y = make_conv(self.lowering, self.features, 3, self.strides, 1, "conv1")(x)
         y = nn.relu(_batch_norm(train, "bn1")(y))
-        y = nn.Conv(self.features, (3, 3), 1, padding=1, use_bias=False, name="conv2")(y)
+        y = make_conv(self.lowering, self.features, 3, 1, 1, "conv2")(y)
         # Zero-initialised last BN scale: each block starts as the identity (Goyal et al.).
         y = _batch_norm(train, "bn2", zero_init=True)(y)
         if shortcut.shape != y.shape:
-            shortcut = nn.Conv(self.features, (1, 1), self.strides, use_bias=False, name="proj")(shortcut)
+            shortcut = make_conv(self.lowering, self.features, 1, self.strides, 0, "proj")(shortcut)
             shortcut = _batch_norm(train, "proj_bn")(shortcut)
         return nn.relu(y + shortcut)
 
@@ -60,18 +73,19 @@ class BottleneckBlock(nn.Module):
 
     features: int
     strides: int = 1
+    lowering: str = "xla"  # see ResNet
 
     @nn.compact
     def __call__(self, x, *, train: bool):
         shortcut = x
-        y = nn.Conv(self.features, (1, 1), use_bias=False, name="conv1")(x)
+        y = make_conv(self.lowering, self.features, 1, 1, 0, "conv1")(x)
         y = nn.relu(_batch_norm(train, "bn1")(y))
-        y = nn.Conv(self.features, (3, 3), self.strides, padding=1, use_bias=False, name="conv2")(y)
+        y = make_conv(self.lowering, self.features, 3, self.strides, 1, "conv2")(y)
         y = nn.relu(_batch_norm(train, "bn2")(y))
-        y = nn.Conv(4 * self.features, (1, 1), use_bias=False, name="conv3")(y)
+        y = make_conv(self.lowering, 4 * self.features, 1, 1, 0, "conv3")(y)
         y = _batch_norm(train, "bn3", zero_init=True)(y)
         if shortcut.shape != y.shape:
-            shortcut = nn.Conv(4 * self.features, (1, 1), self.strides, use_bias=False, name="proj")(shortcut)
+            shortcut = make_conv(self.lowering, 4 * self.features, 1, self.strides, 0, "proj")(shortcut)
             shortcut = _batch_norm(train, "proj_bn")(shortcut)
         return nn.relu(y + shortcut)
 
@@ -80,13 +94,17 @@ class ResNet(nn.Module):
     """ResNet trunk: [batch, H, W, C] -> [batch, features] after global average pooling.
 
     depth: 18, 34 (basic blocks) or 50 (bottlenecks); width: channels of the first stage
-    (64 in the paper; smaller widths make CPU experiments affordable).
+    (64 in the paper; smaller widths make CPU experiments affordable); lowering: how the
+    convolutions and the stem's max-pool are computed ("xla": flax's; "im2col": over shifted
+    slices, jaxhands.models.im2col — the same function and parameters, ~1.4 x faster training
+    steps at 128 px width 64 on a 2-core CPU; keep "xla" on GPU / TPU).
     """
 
     depth: int = 18
     width: int = 64
     stem: str = "imagenet"
     pooling: str = "average"
+    lowering: str = "xla"
 
     @nn.compact
     def __call__(self, x, *, train: bool):
@@ -96,19 +114,25 @@ class ResNet(nn.Module):
             raise ValueError(f"ResNet stem must be one of {STEMS}, got {self.stem!r}")
         if self.depth not in STAGE_SIZES:
             raise ValueError(f"ResNet depth must be one of {sorted(STAGE_SIZES)}, got {self.depth}")
+        if self.lowering not in LOWERINGS:
+            raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {self.lowering!r}")
         if x.ndim != 4:
             raise ValueError(f"ResNet expects NHWC images [batch, H, W, C], got shape {x.shape}")
         block = BottleneckBlock if self.depth >= 50 else BasicBlock
         if self.stem == "imagenet":
-            x = nn.Conv(self.width, (7, 7), 2, padding=3, use_bias=False, name="stem_conv")(x)
+            x = make_conv(self.lowering, self.width, 7, 2, 3, "stem_conv")(x)
         else:
-            x = nn.Conv(self.width, (3, 3), 1, padding=1, use_bias=False, name="stem_conv")(x)
+            x = make_conv(self.lowering, self.width, 3, 1, 1, "stem_conv")(x)
         x = nn.relu(_batch_norm(train, "stem_bn")(x))
-        x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+        if self.lowering == "im2col":
+            x = max_pool_as_slices(x, 3, 2, 1)
+        else:
+            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
         for stage, num_blocks in enumerate(STAGE_SIZES[self.depth]):
             for b in range(num_blocks):
                 strides = 2 if stage > 0 and b == 0 else 1
-                x = block(self.width * 2 ** stage, strides, name=f"stage{stage + 1}_block{b + 1}")(x, train=train)
+                x = block(self.width * 2 ** stage, strides, self.lowering,
+                          name=f"stage{stage + 1}_block{b + 1}")(x, train=train)
         if self.pooling == "flatten":
             return x.reshape(x.shape[0], -1)
         return jnp.mean(x, axis=(1, 2))
@@ -128,6 +152,7 @@ class ResNetEncoder(nn.Module):
     stem: str = "imagenet"
     logvar_init: float = 0.0  # see GaussianHead
     pooling: str = "average"
+    lowering: str = "xla"  # see ResNet
 
     @nn.compact
     def __call__(self, x, hand_side=None, *, train: bool = False):
@@ -135,7 +160,7 @@ class ResNetEncoder(nn.Module):
             x = x[..., None]  # [batch, H, W] depth maps
         if x.ndim != 4 or x.shape[-1] != self.in_channels:
             raise ValueError(f"ResNetEncoder expects [batch, H, W, {self.in_channels}] inputs, got shape {x.shape}")
-        h = ResNet(self.depth, self.width, self.stem, self.pooling, name="trunk")(x, train=train)
+        h = ResNet(self.depth, self.width, self.stem, self.pooling, self.lowering, name="trunk")(x, train=train)
         if hand_side is not None:
             h = jnp.concatenate([h, jnp.asarray(hand_side, h.dtype).reshape(-1, 1)], axis=-1)
         return GaussianHead(self.latent_dim, self.logvar_init, name="head")(h)

@@ -110,3 +110,74 @@ def test_flatten_pooling_keeps_the_map_that_average_pooling_averages():
     np.testing.assert_allclose(flat.reshape(2, 4, 32).mean(axis=1), pooled, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="pooling must be one of"):
         ResNet(18, 4, pooling="max").init(jax.random.key(0), x, train=False)
+
+
+@pytest.mark.parametrize("kernel_size, stride, padding, size",
+                         [(7, 2, 3, 17), (3, 1, 1, 8), (3, 2, 1, 9), (1, 2, 0, 8)])
+def test_im2col_convolution_equals_xlas_in_value_and_gradient(kernel_size, stride, padding, size):
+    """conv_as_matmul is lax.conv_general_dilated: exactly in float64 (values and both
+    gradients, odd and even sizes), so it is a lowering, not another layer."""
+    from jaxhands.models.im2col import conv_as_matmul
+
+    rng = np.random.default_rng(kernel_size + stride + size)
+    x = rng.normal(size=(2, size, size, 3))
+    kernel = rng.normal(size=(kernel_size, kernel_size, 3, 5))
+    cotangent = rng.normal(size=(2, (size + 2 * padding - kernel_size) // stride + 1,
+                                 (size + 2 * padding - kernel_size) // stride + 1, 5))
+
+    def xla(x, k):
+        return jax.lax.conv_general_dilated(x, k, (stride, stride), [(padding, padding)] * 2,
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    with jax.enable_x64(True):
+        x, kernel, cotangent = (jnp.asarray(a, jnp.float64) for a in (x, kernel, cotangent))
+        expected, expected_vjp = jax.vjp(xla, x, kernel)
+        got, got_vjp = jax.vjp(lambda x, k: conv_as_matmul(x, k, stride, padding), x, kernel)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        for g, e in zip(got_vjp(cotangent), expected_vjp(cotangent)):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"kernel \[kh, kw, C, O\] with equal C"):
+        conv_as_matmul(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 3, 1)), 1, 1)
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_im2col_resnet_has_the_same_parameters_and_function(depth):
+    """ResNet(lowering="im2col") initialises the same parameters from the same key as the
+    flax.linen.Conv trunk and computes the same features from them (float32 sums in another
+    order), in train and eval mode; an unknown lowering is refused."""
+    x = jax.random.normal(jax.random.key(0), (2, 32, 32, 3))
+    trunks = {c: ResNet(depth=depth, width=4, lowering=c) for c in ("xla", "im2col")}
+    variables = {c: jax.jit(lambda k, x, t=t: t.init(k, x, train=False))(jax.random.key(1), x)
+                 for c, t in trunks.items()}
+    leaves = {c: jax.tree_util.tree_leaves_with_path(v) for c, v in variables.items()}
+    assert [p for p, _ in leaves["xla"]] == [p for p, _ in leaves["im2col"]]
+    for (_, a), (_, b) in zip(leaves["xla"], leaves["im2col"]):
+        np.testing.assert_array_equal(a, b)
+    for train in (False, True):
+        out = {c: jax.jit(lambda v, x, t=t: t.apply(v, x, train=train, mutable=["batch_stats"] if train else False))(
+            variables["xla"], x) for c, t in trunks.items()}
+        features = {c: o[0] if train else o for c, o in out.items()}
+        # Batch statistics of a 2-image batch amplify float32 rounding in a few features
+        # (up to 1e-3 relative, measured); the whole agrees to 1e-4 in norm.
+        error = jnp.linalg.norm(features["im2col"] - features["xla"]) / jnp.linalg.norm(features["xla"])
+        assert float(error) < 1e-4, (train, float(error))
+    with pytest.raises(ValueError, match="lowering must be one of"):
+        ResNet(depth=18, width=4, lowering="winograd").init(jax.random.key(0), x, train=False)
+
+
+@pytest.mark.parametrize("size", [8, 9])
+def test_max_pool_over_slices_equals_flax_max_pool_in_value_and_gradient(size):
+    """max_pool_as_slices is flax.linen.max_pool (3 x 3 / 2, padding 1, -inf borders) in value,
+    and in gradient wherever no two inputs of a window tie (random floats), odd and even sizes."""
+    import flax.linen as nn
+
+    from jaxhands.models.im2col import max_pool_as_slices
+
+    rng = np.random.default_rng(size)
+    x = jnp.asarray(rng.normal(size=(2, size, size, 3)), jnp.float32)
+    expected, expected_vjp = jax.vjp(lambda x: nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1))), x)
+    got, got_vjp = jax.vjp(lambda x: max_pool_as_slices(x, 3, 2, 1), x)
+    np.testing.assert_array_equal(got, expected)
+    cotangent = jnp.asarray(rng.normal(size=expected.shape), jnp.float32)
+    np.testing.assert_array_equal(got_vjp(cotangent)[0], expected_vjp(cotangent)[0])

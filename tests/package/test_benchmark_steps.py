@@ -13,13 +13,20 @@ from tests.command_lines import run_script
 
 @pytest.mark.parametrize("script, args", [
     ("benchmarks/train_step_2d3d.py", ["--batch=4", "--steps=1"]),
-    ("benchmarks/train_step_rgb3d.py", ["--size=32", "--width=4", "--batch=2", "--steps=1"]),
+    ("benchmarks/train_step_rgb3d.py", ["--size=32", "--width=4", "--batch=2", "--steps=1", "--conv", "xla", "im2col"]),
 ])
 def test_train_step_benchmark_runs(script, args):
     out = run_script(script, *args).stdout
-    rate = re.search(r"jaxhands \(jax jit\)\s*:.*?([\d.]+) samples/s|jaxhands \(jit\):\s*([\d.]+) samples/s", out)
-    assert rate, out
-    assert float(rate.group(1) or rate.group(2)) > 0, out
+    rates = re.findall(r"jaxhands \((?:jax )?jit(?:, resnet_lowering=\w+)?\)\s*:\s*([\d.]+) samples/s", out)
+    assert len(rates) == (2 if "im2col" in args else 1), out
+    assert all(float(r) > 0 for r in rates), out
+
+
+def test_conv_lowering_benchmark_checks_both_sides_agree_and_times_them():
+    out = run_script("benchmarks/conv_lowering.py", "--size=32", "--batch=2", "--width=4", "--rounds=1",
+                     "--steps=1").stdout
+    assert re.search(r"trunk im2col / xla: [\d.]+", out), out
+    assert len(re.findall(r"ratio [\d.]+", out)) == 11, out  # the 11 distinct convolution shapes
 
 
 def test_every_benchmarks_jaxhands_import_resolves():
