@@ -96,7 +96,7 @@ class ResNet(nn.Module):
     depth: 18, 34 (basic blocks) or 50 (bottlenecks); width: channels of the first stage
     (64 in the paper; smaller widths make CPU experiments affordable); lowering: how the
     convolutions and the stem's max-pool are computed ("xla": flax's; "im2col": over shifted
-    slices, jaxhands.models.im2col — the same function and parameters, ~1.4 x faster training
+    slices, jaxhands.models.im2col — the same function and parameters, 1.2-1.4 x faster training
     steps at 128 px width 64 on a 2-core CPU; keep "xla" on GPU / TPU).
     """
 
