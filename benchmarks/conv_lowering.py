@@ -45,25 +45,23 @@ def conv_xla(x, kernel, stride, padding):
 CONVS = {"xla": conv_xla, "im2col": conv_as_matmul}
 
 
-def resnet18_kernels(rng, width):
-    """[(name, kernel HWIO, stride, padding)] of ResNet-18's convolutions, He-initialised."""
-    specs = [("stem", 7, 3, width, 2, 3)]
-    cin = width
+def resnet18_kernels(rng, width, size):
+    """[(name, kernel HWIO, stride, padding, input size in px)] of ResNet-18's convolutions
+    for `size` px images, He-initialised."""
+    specs = [("stem", 7, 3, width, 2, 3, size)]
+    cin, in_size = width, size // 4  # after the stem (/2) and the max-pool (/2)
     for stage in range(4):
         cout = width * 2 ** stage
         for block in range(2):
             stride = 2 if stage > 0 and block == 0 else 1
             name = f"s{stage + 1}b{block + 1}"
-            specs.append((name + "c1", 3, cin, cout, stride, 1))
-            specs.append((name + "c2", 3, cout, cout, 1, 1))
+            specs.append((name + "c1", 3, cin, cout, stride, 1, in_size))
+            specs.append((name + "c2", 3, cout, cout, 1, 1, in_size // stride))
             if stride != 1 or cin != cout:
-                specs.append((name + "proj", 1, cin, cout, stride, 0))
-            cin = cout
-    layers = []
-    for name, k, ci, co, stride, pad in specs:
-        kernel = rng.normal(0, np.sqrt(2.0 / (k * k * ci)), (k, k, ci, co)).astype(np.float32)
-        layers.append((name, jnp.asarray(kernel), stride, pad))
-    return layers
+                specs.append((name + "proj", 1, cin, cout, stride, 0, in_size))
+            cin, in_size = cout, in_size // stride
+    return [(name, jnp.asarray(rng.normal(0, np.sqrt(2.0 / (k * k * ci)), (k, k, ci, co)).astype(np.float32)),
+             stride, pad, in_size) for name, k, ci, co, stride, pad, in_size in specs]
 
 
 def _norm(x):
@@ -106,9 +104,9 @@ def main():
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
-    layers = resnet18_kernels(rng, args.width)
-    layout = [(name, stride, pad) for name, _, stride, pad in layers]
-    kernels = [kernel for _, kernel, _, _ in layers]
+    layers = resnet18_kernels(rng, args.width, args.size)
+    layout = [(name, stride, pad) for name, _, stride, pad, _ in layers]
+    kernels = [kernel for _, kernel, _, _, _ in layers]
     x = jnp.asarray(rng.normal(0, 1, (args.batch, args.size, args.size, 3)).astype(np.float32))
 
     steps = {name: jax.jit(jax.value_and_grad(lambda ks, x, conv=conv: trunk_loss(ks, x, layout, conv)))
@@ -139,14 +137,8 @@ def main():
 
     per_layer = []
     seen = set()
-    for (name, kernel, stride, pad) in layers:
+    for (name, kernel, stride, pad, in_size) in layers:
         k, _, cin, cout = kernel.shape
-        in_size = {"stem": args.size}.get(name, None)
-        if in_size is None:
-            stage = int(name[1])
-            in_size = args.size // 4 // 2 ** max(stage - 1, 0)
-            if stride == 2:
-                in_size *= 2
         key = (k, cin, cout, stride, in_size)
         if key in seen:
             continue

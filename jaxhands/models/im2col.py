@@ -64,13 +64,13 @@ def conv_as_matmul(x: jax.Array, kernel: jax.Array, stride: int, padding: int) -
         raise ValueError(f"conv_as_matmul: expected x [B, H, W, C] and kernel [kh, kw, C, O] with equal C, "
                          f"got {x.shape} and {kernel.shape}")
     kh, kw, cin, cout = kernel.shape
+    if kh != kw:
+        raise ValueError(f"conv_as_matmul: square kernels only, got {kh} x {kw}")
     b, h, w, _ = x.shape
     out_h = (h + 2 * padding - kh) // stride + 1
     out_w = (w + 2 * padding - kw) // stride + 1
     if padding:
         x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    if kh != kw:
-        raise ValueError(f"conv_as_matmul: square kernels only, got {kh} x {kw}")
     slices = _shifted_slices(x, kh, stride, out_h, out_w)
     patches = slices[0] if len(slices) == 1 else jnp.concatenate(slices, axis=-1)  # (i, j, c) order = HWIO's
     out = patches.reshape(-1, kh * kw * cin) @ kernel.reshape(kh * kw * cin, cout)

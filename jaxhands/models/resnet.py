@@ -114,8 +114,6 @@ class ResNet(nn.Module):
             raise ValueError(f"ResNet stem must be one of {STEMS}, got {self.stem!r}")
         if self.depth not in STAGE_SIZES:
             raise ValueError(f"ResNet depth must be one of {sorted(STAGE_SIZES)}, got {self.depth}")
-        if self.lowering not in LOWERINGS:
-            raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {self.lowering!r}")
         if x.ndim != 4:
             raise ValueError(f"ResNet expects NHWC images [batch, H, W, C], got shape {x.shape}")
         block = BottleneckBlock if self.depth >= 50 else BasicBlock

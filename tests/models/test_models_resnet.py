@@ -139,6 +139,8 @@ def test_im2col_convolution_equals_xlas_in_value_and_gradient(kernel_size, strid
             np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match=r"kernel \[kh, kw, C, O\] with equal C"):
         conv_as_matmul(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 3, 1)), 1, 1)
+    with pytest.raises(ValueError, match="square kernels only, got 3 x 1"):
+        conv_as_matmul(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 1, 2, 1)), 1, 1)
 
 
 @pytest.mark.parametrize("depth", [18, 50])
@@ -181,3 +183,5 @@ def test_max_pool_over_slices_equals_flax_max_pool_in_value_and_gradient(size):
     np.testing.assert_array_equal(got, expected)
     cotangent = jnp.asarray(rng.normal(size=expected.shape), jnp.float32)
     np.testing.assert_array_equal(got_vjp(cotangent)[0], expected_vjp(cotangent)[0])
+    with pytest.raises(ValueError, match=rf"expected x \[B, H, W, C\], got \({size}, {size}, 3\)"):
+        max_pool_as_slices(x[0], 3, 2, 1)
