@@ -154,7 +154,11 @@ def _latent_alignment_fields(c: ml_collections.ConfigDict) -> None:
     c.strategy = "S1"  # S1-S4
     c.extra_decoders = ()  # e.g. ("cloud", "heatmap")
     c.aligned_modality = ""  # S3/S4: the second encoder ("cloud")
-    c.align_beta = 1.0  # beta' of Eq. 3
+    c.align_beta = 1.0  # beta' of Eq. 3 (end value of its warm-up, if any)
+    # None = beta' constant; else log-linear from this to align_beta over beta_anneal_steps,
+    # beside beta (docs/results/yang19_s3_alignment_probe.json: from RGB, S3 leaves the
+    # collapse of its first steps at beta' 0.01, not at 0.1 or 1).
+    c.align_beta_start = placeholder(float)
     c.loss_weights = ml_collections.ConfigDict(dict(kp3d=1.0, heatmap=1.0, cloud=1.0))  # lambdas of Eq. 11
     c.cloud_chamfer_weight = 1.0
     c.cloud_emd_weight = 1.0

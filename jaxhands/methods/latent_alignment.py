@@ -20,6 +20,7 @@ S2 (Alg. 1):     L = ELBO(q_x; D)                       (one encoder, several de
 S3 (Eq. 3, Alg. 2): joint encoder q_xw = q(z | x, w) (its own x and w sub-encoders, their
                  posteriors concatenated into a Gaussian head):
                  L = ELBO(q_xw; D) + ELBO(q_x; D) + beta' KL(q_xw || q_x),  beta' = 1
+                 (config.align_beta; align_beta_start warms it up log-linearly like beta)
 S4 (Eq. 4-6, Alg. 3): experts q_x, q_w and their product q_joint = GProd(q_x, q_w)
                  (precision-weighted, Eq. 5-6; config.poe_include_prior adds the N(0, I)
                  expert of the MVAE, off by default as in Eq. 5-6):
@@ -50,7 +51,7 @@ import ml_collections
 from jaxhands.losses.elbo import kl_diagonal_gaussians, kl_to_standard_normal, product_of_gaussian_experts, reparameterize
 from jaxhands.methods.base import Phase
 from jaxhands.methods.phase_schedule import single
-from jaxhands.losses.reductions import masked_mean
+from jaxhands.losses.reductions import annealed_beta, masked_mean
 from jaxhands.evaluation.spread import spread_ratio
 from jaxhands.methods.modalities import Invariances
 from jaxhands.methods.modality_registry import get_modality
@@ -87,8 +88,9 @@ class JointEncoder(nn.Module):
 class LatentAlignment:
     """Yang et al.'s strategies S1-S4 as one method (module docstring). Config fields:
     strategy, input_modality, target_modality, extra_decoders, aligned_modality (S3/S4),
-    latent_dim, beta (+ beta_start, beta_anneal_steps), align_beta (beta'), loss_weights,
-    cloud_chamfer_weight, cloud_emd_weight, poe_include_prior, joint_width, invariances."""
+    latent_dim, beta (+ beta_start, beta_anneal_steps), align_beta (beta'; + align_beta_start, warmed
+    up over the same steps), loss_weights, cloud_chamfer_weight, cloud_emd_weight, poe_include_prior,
+    joint_width, invariances."""
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
@@ -231,8 +233,11 @@ class LatentAlignment:
                                                beta, "joint")
             align = jnp.mean(kl_diagonal_gaussians(mu_j, logvar_j, mu_x, logvar_x))
             metrics.update(m)
+            align_beta = annealed_beta(step, beta=self.config.align_beta, beta_start=self.config.align_beta_start,
+                                       anneal_steps=self.config.beta_anneal_steps)
             metrics["align_kl"] = align
-            total = total + loss_j + self.config.align_beta * align
+            metrics["align_beta"] = align_beta
+            total = total + loss_j + align_beta * align
         elif self.strategy == "S4":
             (mu_w, logvar_w), state[f"enc_{self.aligned}"] = self.encode(params, state, self.aligned, batch,
                                                                          train=True)

@@ -172,12 +172,19 @@ def test_s3_joint_posterior_starts_as_narrow_as_the_image_one():
     variance_term = 0.5 * (np.exp(np.asarray(lv_j) - np.asarray(lv_x)) - 1 - (np.asarray(lv_j) - np.asarray(lv_x)))
     assert variance_term.sum(-1).mean() < 0.1 * 0.5 * config.latent_dim * (np.exp(6.0) - 7.0)
 
-def test_s3_alignment_kl_matches_closed_form():
-    config = tiny_config("S3", extra=("cloud",), aligned="cloud", align_beta=0.7)
+@pytest.mark.parametrize("align_beta_start, step, weight", [
+    (None, 0, 0.7),
+    # log-linear warm-up over beta_anneal_steps = 100: exp(log 0.007 + 0.5 log(0.7 / 0.007)) at step 50
+    (0.007, 50, 0.07),
+])
+def test_s3_alignment_kl_matches_closed_form(align_beta_start, step, weight):
+    config = tiny_config("S3", extra=("cloud",), aligned="cloud", align_beta=0.7,
+                         align_beta_start=align_beta_start, beta_anneal_steps=100)
     method = LatentAlignment(config)
     batch = hand_batch()
     params, model_state = _state(method, batch)
-    loss, (metrics, _) = method.loss(params, model_state, batch, jax.random.key(1), 0)
+    loss, (metrics, _) = method.loss(params, model_state, batch, jax.random.key(1), step)
+    np.testing.assert_allclose(float(metrics["align_beta"]), weight, rtol=1e-5)
     (mu_x, lv_x), _ = method.encode(params, model_state, "kp2d", batch)
     (mu_j, lv_j), _ = method.encode(params, model_state, "joint", batch)
     align = np_kl(mu_j, lv_j, mu_x, lv_x).mean()
@@ -187,7 +194,7 @@ def test_s3_alignment_kl_matches_closed_form():
     np.testing.assert_allclose(float(metrics["joint/kl"]), np_kl(mu_j, lv_j, 0 * mu_j, 0 * lv_j).mean(), rtol=1e-4)
     beta = float(metrics["beta"])
     expected = sum(float(metrics[f"{p}/{d}"]) for p in ("kp2d", "joint") for d in ("kp3d_vc", "cloud")) \
-        + beta * (float(metrics["kp2d/kl"]) + float(metrics["joint/kl"])) + 0.7 * align
+        + beta * (float(metrics["kp2d/kl"]) + float(metrics["joint/kl"])) + weight * align
     np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
 
 
