@@ -1,7 +1,8 @@
 """Image -> 3D runs beside their baselines: the README's crop-protocol table.
 
     python benchmarks/image_pose_table.py --workdirs workdirs/rgb_s0@6500 workdirs/rgb_s1 ... \
-        [--early-step 1500] [--box-jitter 0.1 0.2] [--out docs/results/crop_protocol.json] [--keep-measured]
+        [--early-step 1500] [--box-jitter 0.1 0.2 | --no-box-jitter] [--out docs/results/crop_protocol.json]
+        [--keep-measured]
 
 For every trained workdir (train.py with an image config: RGB or depth -> 3D) it
 evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
@@ -14,7 +15,8 @@ evaluates, all on the whole test split through `jaxhands.evaluate_workdir`:
   must beat to have learnt articulation (the mean pose's PA-EPE is a shrunken blob's);
 - the nearest training crop in pixels (jaxhands.baselines.pixel_nearest_neighbour);
 - the trained model on crops from jittered boxes (--box-jitter: centre and side off
-  by up to that fraction of the side), the cost of a detector-quality box.
+  by up to that fraction of the side; 0.1 and 0.2 unless --no-box-jitter), the cost of a
+  detector-quality box.
 
 Every figure is mean EPE (mm, visible joints, hand3d EvalUtil) with PA-EPE and the
 prediction spread ratio (~0 = one constant pose); ratios are to the mean pose.
@@ -32,6 +34,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_BOX_JITTERS = (0.1, 0.2)
 
 
 def _summary(result: dict) -> dict:
@@ -153,25 +156,46 @@ def latest_checkpoint_step(workdir: pathlib.Path) -> int | None:
     return max(steps, default=None)
 
 
-def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None, *, early_step: int | None,
-                 box_jitters) -> dict | None:
-    """The row of an earlier invocation that measured this workdir at this checkpoint with the
-    same extra evaluations, or None (then it is evaluated again). A workdir that no longer
-    exists (runs in a scratch folder, a table grown over several machines) keeps its row at
-    whatever checkpoint it was measured, or at `step` if one is named."""
+def extra_keys(*, early_step: int | None, box_jitters) -> set[str]:
+    """The row keys of the extra evaluations asked for (jittered boxes, an early checkpoint)."""
+    return {f"box_jitter_{j:g}" for j in box_jitters} | ({f"step_{early_step}"} if early_step else set())
+
+
+def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None) -> dict | None:
+    """The row of an earlier invocation that measured this workdir at this checkpoint, or None
+    (then it is evaluated again). A workdir that no longer exists (runs in a scratch folder, a
+    table grown over several machines) keeps its row at whatever checkpoint it was measured,
+    or at `step` if one is named."""
     gone = not workdir.exists()
     if step is None and not gone:
         step = latest_checkpoint_step(workdir)
-    wanted = {f"box_jitter_{j:g}" for j in box_jitters} | ({f"step_{early_step}"} if early_step else set())
     for row in previous:
-        extras = {k for k in row if k.startswith(("box_jitter_", "step_"))}
-        if (row["workdir"] == str(workdir) and (row["trained"]["step"] == step or (gone and step is None))
-                and extras == wanted):
+        if row["workdir"] == str(workdir) and (row["trained"]["step"] == step or (gone and step is None)):
             return row
     if gone:
         raise SystemExit(f"--workdirs {workdir}: no such folder, and --out has no row measured from it "
-                         f"{'at step ' + str(step) if step is not None else ''} with these evaluations")
+                         f"{'at step ' + str(step) if step is not None else ''}")
     return None
+
+
+def add_missing_extras(row: dict, workdir: pathlib.Path, *, early_step: int | None, box_jitters) -> list[str]:
+    """Evaluates into a kept row the extra evaluations it lacks (e.g. jittered boxes asked for
+    after it was measured); returns their keys. Extras the row has beyond those asked for are
+    kept: they were measured on the same checkpoint. A row whose workdir is gone cannot be
+    completed: SystemExit names what is missing."""
+    missing = sorted(extra_keys(early_step=early_step, box_jitters=box_jitters) - set(row))
+    if missing and not workdir.exists():
+        raise SystemExit(f"--workdirs {workdir}: no such folder, and its row in --out lacks {missing}; "
+                         "drop those evaluations or restore the workdir")
+    from jaxhands import evaluate_workdir
+
+    for key in missing:
+        if key.startswith("box_jitter_"):
+            result = evaluate_workdir(workdir, step=row["trained"]["step"], box_jitter=float(key[len("box_jitter_"):]))
+        else:
+            result = evaluate_workdir(workdir, step=int(key[len("step_"):]))
+        row[key] = _summary(result)
+    return missing
 
 
 def print_table(rows) -> None:
@@ -192,27 +216,45 @@ def print_table(rows) -> None:
                       f"{v['mean_epe_mm'] / base:6.3f} {v['pa_mean_epe_mm']:6.2f} {'':8s} {v['spread_ratio']:6.3f}")
 
 
-def main():
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; `box_jitters` is the list of jitters to evaluate, resolved."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdirs", nargs="+", required=True,
                         help="training workdirs, each DIR (latest checkpoint) or DIR@STEP")
     parser.add_argument("--early-step", type=int, default=None, help="also evaluate this checkpoint")
-    parser.add_argument("--box-jitter", nargs="*", type=float, default=[0.1, 0.2])
+    parser.add_argument("--box-jitter", nargs="*", type=float, default=None, metavar="FRACTION",
+                        help="also evaluate on crops from boxes jittered by up to these fractions of the side "
+                             f"(default, and a bare --box-jitter: {' '.join(map(str, DEFAULT_BOX_JITTERS))})")
+    parser.add_argument("--no-box-jitter", action="store_true", help="skip the jittered-box evaluations")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON file for the rows")
     parser.add_argument("--keep-measured", action="store_true",
-                        help="reuse the rows of --out that measured the same workdir, checkpoint and extra "
-                             "evaluations (a table grown one run at a time evaluates each run once)")
-    args = parser.parse_args()
+                        help="reuse the rows of --out that measured the same workdir and checkpoint, adding "
+                             "only the extra evaluations they lack (a table grown one run at a time evaluates "
+                             "each run once)")
+    args = parser.parse_args(argv)
+    if args.no_box_jitter and args.box_jitter:
+        parser.error("--box-jitter and --no-box-jitter contradict each other")
+    # A bare --box-jitter once meant "none" (argparse's empty list), which silently dropped the
+    # jittered-box columns of every table measured with it; it now means the default.
+    args.box_jitters = [] if args.no_box_jitter else (args.box_jitter or list(DEFAULT_BOX_JITTERS))
+    return args
+
+
+def main():
+    args = parse_args(sys.argv[1:])
+    box_jitters = args.box_jitters
     previous = json.loads(args.out.read_text())["rows"] if args.keep_measured and args.out and args.out.exists() else []
     rows = []
     for arg in args.workdirs:
         workdir, step = parse_workdir(arg)
-        row = measured_row(previous, workdir, step, early_step=args.early_step, box_jitters=args.box_jitter)
+        row = measured_row(previous, workdir, step)
         if row is not None:
-            print(f"{workdir}: kept the row measured at step {row['trained']['step']} ({args.out})")
+            added = add_missing_extras(row, workdir, early_step=args.early_step, box_jitters=box_jitters)
+            print(f"{workdir}: kept the row measured at step {row['trained']['step']} ({args.out})"
+                  + (f", added {', '.join(added)}" if added else ""))
             keep_baselines(row)
         else:
-            row = evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=args.box_jitter)
+            row = evaluate_run(workdir, step=step, early_step=args.early_step, box_jitters=box_jitters)
         rows.append(row)
         if args.out:  # after every run: a crash keeps what was measured
             args.out.write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=2))

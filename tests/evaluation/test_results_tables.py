@@ -194,7 +194,7 @@ def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):
     assert table.training_seconds(tmp_path / "missing") is None
 
 
-def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint_and_evaluations(tmp_path):
+def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint(tmp_path):
     table = _image_pose_table()
     workdir = tmp_path / "run"
     assert table.latest_checkpoint_step(workdir) is None
@@ -203,26 +203,59 @@ def test_keep_measured_reuses_a_row_only_for_the_same_checkpoint_and_evaluations
     assert table.latest_checkpoint_step(workdir) == 3000
     row = {"workdir": str(workdir), "trained": {"step": 3000}, "box_jitter_0.1": {}}
     previous = [row]
-    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is row
-    assert table.measured_row(previous, workdir, 3000, early_step=None, box_jitters=[0.1]) is row
-    # Another checkpoint, other extra evaluations, another workdir: evaluated again.
-    assert table.measured_row(previous, workdir, 2000, early_step=None, box_jitters=[0.1]) is None
-    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[]) is None
-    assert table.measured_row(previous, workdir, None, early_step=1000, box_jitters=[0.1]) is None
+    assert table.measured_row(previous, workdir, None) is row
+    assert table.measured_row(previous, workdir, 3000) is row
+    # Another checkpoint, another workdir: evaluated again.
+    assert table.measured_row(previous, workdir, 2000) is None
     (tmp_path / "other").mkdir()
-    assert table.measured_row(previous, tmp_path / "other", 3000, early_step=None, box_jitters=[0.1]) is None
+    assert table.measured_row(previous, tmp_path / "other", 3000) is None
     (workdir / "checkpoints" / "4000").mkdir()  # the run went on: its newest checkpoint is new
-    assert table.measured_row(previous, workdir, None, early_step=None, box_jitters=[0.1]) is None
+    assert table.measured_row(previous, workdir, None) is None
     # A workdir deleted since (scratch space): its row stands; one with no row is an error.
     gone = tmp_path / "deleted"
     kept = {"workdir": str(gone), "trained": {"step": 1000}}
-    assert table.measured_row([kept], gone, None, early_step=None, box_jitters=[]) is kept
-    assert table.measured_row([kept], gone, 1000, early_step=None, box_jitters=[]) is kept
+    assert table.measured_row([kept], gone, None) is kept
+    assert table.measured_row([kept], gone, 1000) is kept
     with pytest.raises(SystemExit, match="no such folder"):
-        table.measured_row([kept], gone, 2000, early_step=None, box_jitters=[])
+        table.measured_row([kept], gone, 2000)
     with pytest.raises(SystemExit, match="no such folder"):
-        table.measured_row([], gone, None, early_step=None, box_jitters=[])
+        table.measured_row([], gone, None)
     table.keep_baselines(kept)  # nothing to read its data from: no baselines, no error
+
+
+def test_a_kept_row_gets_only_the_extra_evaluations_it_lacks(tmp_path, monkeypatch):
+    import jaxhands
+
+    table = _image_pose_table()
+    calls = []
+
+    def fake_evaluate(workdir, *, step=None, box_jitter=0.0):
+        calls.append((step, box_jitter))
+        return {"step": step, "mean_epe_mm": 40.0 + box_jitter, "spread_ratio": 0.5}
+
+    monkeypatch.setattr(jaxhands, "evaluate_workdir", fake_evaluate)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    row = {"workdir": str(workdir), "trained": {"step": 3000}, "box_jitter_0.1": {"mean_epe_mm": 1.0}}
+    added = table.add_missing_extras(row, workdir, early_step=1000, box_jitters=[0.1, 0.2])
+    assert added == ["box_jitter_0.2", "step_1000"]
+    assert sorted(calls) == [(1000, 0.0), (3000, 0.2)]  # the jitter at the row's checkpoint
+    assert row["box_jitter_0.1"] == {"mean_epe_mm": 1.0}  # measured before: not redone
+    assert row["box_jitter_0.2"]["mean_epe_mm"] == pytest.approx(40.2)
+    assert table.add_missing_extras(row, workdir, early_step=None, box_jitters=[]) == []
+    with pytest.raises(SystemExit, match="lacks"):  # nothing to evaluate it from
+        table.add_missing_extras({"trained": {"step": 5}}, tmp_path / "gone", early_step=None, box_jitters=[0.1])
+
+
+def test_a_bare_box_jitter_flag_means_the_default_jitters():
+    table = _image_pose_table()
+    workdirs = ["--workdirs", "w"]
+    assert table.parse_args(workdirs).box_jitters == [0.1, 0.2]
+    assert table.parse_args(workdirs + ["--box-jitter"]).box_jitters == [0.1, 0.2]
+    assert table.parse_args(workdirs + ["--box-jitter", "0.3"]).box_jitters == [0.3]
+    assert table.parse_args(workdirs + ["--no-box-jitter"]).box_jitters == []
+    with pytest.raises(SystemExit):
+        table.parse_args(workdirs + ["--no-box-jitter", "--box-jitter", "0.1"])
 
 
 def test_kept_rows_seed_the_baselines_of_runs_on_the_same_data(tmp_path):
