@@ -114,8 +114,6 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
     row["differs_from_named"] = differs_from_named(config)
     row["trained"] = _summary(evaluate_workdir(workdir, step=step))
     row["training_seconds"] = training_seconds(workdir, row["trained"]["step"])
-    if early_step:
-        row[f"step_{early_step}"] = _summary(evaluate_workdir(workdir, step=early_step))
     row["untrained"] = _summary(evaluate_workdir(workdir, untrained=True))
     key = _baseline_key(config)
     if key not in _BASELINES:
@@ -129,8 +127,7 @@ def evaluate_run(workdir: pathlib.Path, *, step: int | None = None, early_step: 
             "pixel_nearest_neighbour": {k: nn[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm",
                                                            "auc_20_50", "pool_size")}}
     row.update(_BASELINES[key])
-    for jitter in box_jitters:
-        row[f"box_jitter_{jitter:g}"] = _summary(evaluate_workdir(workdir, step=step, box_jitter=jitter))
+    add_missing_extras(row, workdir, early_step=early_step, box_jitters=box_jitters)
     return row
 
 
@@ -156,9 +153,13 @@ def latest_checkpoint_step(workdir: pathlib.Path) -> int | None:
     return max(steps, default=None)
 
 
-def extra_keys(*, early_step: int | None, box_jitters) -> set[str]:
-    """The row keys of the extra evaluations asked for (jittered boxes, an early checkpoint)."""
-    return {f"box_jitter_{j:g}" for j in box_jitters} | ({f"step_{early_step}"} if early_step else set())
+def extra_evaluations(*, early_step: int | None, box_jitters) -> dict[str, dict]:
+    """{row key: evaluate_workdir arguments} of the extra evaluations asked for (jittered
+    boxes at the row's checkpoint, an early checkpoint)."""
+    extras = {f"box_jitter_{j:g}": {"box_jitter": j} for j in box_jitters}
+    if early_step:
+        extras[f"step_{early_step}"] = {"step": early_step}
+    return extras
 
 
 def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None) -> dict | None:
@@ -179,22 +180,19 @@ def measured_row(previous: list[dict], workdir: pathlib.Path, step: int | None) 
 
 
 def add_missing_extras(row: dict, workdir: pathlib.Path, *, early_step: int | None, box_jitters) -> list[str]:
-    """Evaluates into a kept row the extra evaluations it lacks (e.g. jittered boxes asked for
-    after it was measured); returns their keys. Extras the row has beyond those asked for are
-    kept: they were measured on the same checkpoint. A row whose workdir is gone cannot be
-    completed: SystemExit names what is missing."""
-    missing = sorted(extra_keys(early_step=early_step, box_jitters=box_jitters) - set(row))
+    """Evaluates into a row the extra evaluations it lacks (all of them for a fresh row; for a
+    kept one, e.g. jittered boxes asked for after it was measured); returns their keys. Extras
+    the row has beyond those asked for are kept: they were measured on the same checkpoint. A
+    row whose workdir is gone cannot be completed: SystemExit names what is missing."""
+    wanted = extra_evaluations(early_step=early_step, box_jitters=box_jitters)
+    missing = sorted(set(wanted) - set(row))
     if missing and not workdir.exists():
         raise SystemExit(f"--workdirs {workdir}: no such folder, and its row in --out lacks {missing}; "
                          "drop those evaluations or restore the workdir")
     from jaxhands import evaluate_workdir
 
     for key in missing:
-        if key.startswith("box_jitter_"):
-            result = evaluate_workdir(workdir, step=row["trained"]["step"], box_jitter=float(key[len("box_jitter_"):]))
-        else:
-            result = evaluate_workdir(workdir, step=int(key[len("step_"):]))
-        row[key] = _summary(result)
+        row[key] = _summary(evaluate_workdir(workdir, **{"step": row["trained"]["step"], **wanted[key]}))
     return missing
 
 

@@ -225,8 +225,9 @@ def _loop_fields(c: ml_collections.ConfigDict) -> None:
     # many steps means one constant output pose; action "warn", "stop" or "off".
     # Measured (64 px RGB -> 3D): a full-frame run stays at 0.001-0.006 for 1300 steps;
     # the cropped runs start there too and stay below 0.05 for up to 550 steps before they
-    # break out. Of twelve later image runs (docs/results/collapse_threshold_scan.json) every
-    # one that learnt left 0.05 by step 150; Yang S3, which never learnt, hovered at 0.02-0.04.
+    # break out. Of fourteen later image runs (docs/results/collapse_threshold_scan.json) every
+    # one that learnt left 0.05 by step 250; Yang S3 at beta' 1, which never learnt, hovered
+    # at 0.02-0.04.
     c.collapse_spread_threshold = 0.05
     c.collapse_patience_steps = 800
     c.collapse_action = "warn"
