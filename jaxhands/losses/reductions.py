@@ -36,5 +36,8 @@ def annealed_beta(step, *, beta: float, beta_start: float | None = None, anneal_
     `anneal_steps` steps, then constant (Yang et al.: 1e-5 -> 1e-3). float32 scalar."""
     if beta_start is None or not anneal_steps:
         return jnp.asarray(beta, jnp.float32)
+    if not (beta_start > 0 and beta > 0):  # log(0) would make every weight NaN or 0, silently
+        raise ValueError(f"a log-linear warm-up needs positive ends, got start {beta_start} and end {beta} "
+                         f"(config beta_start / beta, or align_beta_start / align_beta)")
     t = jnp.clip(jnp.asarray(step, jnp.float32) / anneal_steps, 0.0, 1.0)
     return jnp.exp(jnp.log(beta_start) + t * (jnp.log(beta) - jnp.log(beta_start)))
