@@ -1,18 +1,22 @@
-"""Yang & Yao 2019 dVAE, check D6 of the spec: the depth crop embedded into the
+"""Yang & Yao 2019 dVAE, check D6 of the spec: the depth (or RGB) crop embedded into the
 disentangled pose latent (Alg. 1's second stage, decoders frozen) against Spurr et al.'s
-Var. 1 depth -> 3D at the same image-training budget, two seeds.
+Var. 1 image -> 3D at the same image-training budget, two seeds.
 
     JAXHANDS_DATA_DIR=/tmp/jh_data python benchmarks/dvae_embedding.py --steps 3000 --seeds 0 1 \
-        [--disentangled-from /tmp/dvae_dis/seed{seed}] [--set KEY=VALUE ...] \
-        [--workdir DIR] [--out docs/results/dvae_embedding.json]
+        [--modality depth|rgb] [--disentangled-from /tmp/dvae_dis/seed{seed}] [--set KEY=VALUE ...] \
+        [--spurr-from /tmp/runs/rgb_var1_s{seed}] [--workdir DIR] [--out docs/results/dvae_embedding.json]
 
 Per seed:
-- the dVAE (`yangyao19_dvae_pose_depth`): its disentangling stage (dvae_disentangle_steps
-  on poses), then --steps embedding steps of the depth encoder. With --disentangled-from
+- the dVAE (`yangyao19_dvae_pose_{modality}`): its disentangling stage (dvae_disentangle_steps
+  on poses), then --steps embedding steps of the image encoder. With --disentangled-from
   (a path template with {seed}), the stage-1 checkpoint of benchmarks/dvae_disentangle.py
   is copied in and training resumes from it, so only the embedding stage runs;
-- Spurr Var. 1 (`spurr18_depth_to_3d_var1`) for --steps steps: the same encoder, crop,
-  augmentation, batch and learning rate, trained end to end on depth -> 3D.
+- Spurr Var. 1 (`spurr18_{modality}_to_3d_var1`) for --steps steps: the same encoder, crop,
+  augmentation, batch and learning rate, trained end to end on image -> 3D. With
+  --spurr-from (a path template with {seed}) a finished run of that config is scored instead
+  of training it again; its config must be the one this script would train (bookkeeping
+  fields aside, and those named by --spurr-ignore: e.g. a default changed since that run in
+  a field Var. 1 does not read), else the script stops and names the fields that differ.
 Both are evaluated on the whole test split (mean EPE, PA-EPE, spread; jaxhands.evaluate_workdir),
 beside the untrained dVAE and the mean training pose. D6 asks: dVAE <= 0.85 x the mean
 pose, no worse than Spurr by more than the two-seed spread, and the dVAE's two prediction
@@ -61,13 +65,43 @@ def two_paths(workdir: pathlib.Path) -> dict:
     return out
 
 
+def reusable_run(template: str, seed: int, config, ignore: tuple[str, ...] = ()) -> pathlib.Path:
+    """The workdir `template` names for `seed`, checked to hold a finished run of `config`:
+    the same fields (less bookkeeping: logging, checkpoint and evaluation cadence, data folder)
+    and a checkpoint at its last step; `ignore`: dotted fields (or their first parts) whose
+    difference the caller has checked does not matter. SystemExit naming the difference otherwise."""
+    import jaxhands
+    from jaxhands.configs.workdir_record import config_differences
+
+    source = pathlib.Path(template.format(seed=seed))
+    if not (source / "config.json").is_file():
+        raise SystemExit(f"--spurr-from: {source}/config.json not found (no finished run there)")
+    # Fields that change what is logged, saved or warned about, not what is learnt.
+    bookkeeping = ("eval_every", "log_every", "checkpoint_every", "data_dir", "max_checkpoints_to_keep",
+                   "keep_checkpoint_every", "collapse_patience_steps", "collapse_spread_threshold")
+    changes = {k: v for k, v in config_differences(config, jaxhands.load_config(source)).items()
+               if k.split(".")[0] not in bookkeeping and k not in ignore and k.split(".")[0] not in ignore}
+    if changes:
+        said = ", ".join(f"{k} {there!r} there, {here!r} here" for k, (here, there) in changes.items())
+        raise SystemExit(f"--spurr-from: {source} trained another config than the {config.name} this script "
+                         f"would train (seed {seed}, {config.num_train_steps} steps): {said}")
+    if not (source / "checkpoints" / str(config.num_train_steps)).is_dir():
+        raise SystemExit(f"--spurr-from: {source} has no checkpoint at step {config.num_train_steps}")
+    return source
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3000, help="image-training steps of both methods")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--modality", choices=("depth", "rgb"), default="depth", help="the embedded image")
     parser.add_argument("--disentangled-from", default=None,
                         help="template of a stage-1 workdir per seed, e.g. /tmp/dvae_dis/seed{seed}")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dVAE config overrides")
+    parser.add_argument("--spurr-from", default=None,
+                        help="template of a finished Spurr Var. 1 workdir per seed to score instead of training one")
+    parser.add_argument("--spurr-ignore", nargs="*", default=[], metavar="FIELD",
+                        help="config fields in which the --spurr-from run may differ (recorded in the results)")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("workdirs/dvae_embedding"))
     parser.add_argument("--out", type=pathlib.Path, default=None)
     args = parser.parse_args()
@@ -79,12 +113,13 @@ def main():
 
     rows = []
     for seed in args.seeds:
-        dvae = jaxhands.load_config("yangyao19_dvae_pose_depth", [f"seed={seed}", *args.set])
+        dvae_name, spurr_name = f"yangyao19_dvae_pose_{args.modality}", f"spurr18_{args.modality}_to_3d_var1"
+        dvae = jaxhands.load_config(dvae_name, [f"seed={seed}", *args.set])
         first = dvae.dvae_disentangle_steps
-        dvae = jaxhands.load_config("yangyao19_dvae_pose_depth", [
+        dvae = jaxhands.load_config(dvae_name, [
             f"seed={seed}", f"num_train_steps={first + args.steps}", "eval_every=0", f"checkpoint_every={args.steps}",
             "log_every=500", *args.set])
-        spurr = jaxhands.load_config("spurr18_depth_to_3d_var1", [
+        spurr = jaxhands.load_config(spurr_name, [
             f"seed={seed}", f"num_train_steps={args.steps}", "eval_every=0", f"checkpoint_every={args.steps}",
             "log_every=500"])
         dvae_dir, spurr_dir = args.workdir / f"dvae_s{seed}", args.workdir / f"spurr_s{seed}"
@@ -94,14 +129,19 @@ def main():
                 raise SystemExit(f"--disentangled-from: {source}/checkpoints/{first} not found (the dVAE's "
                                  f"dvae_disentangle_steps is {first})")
             shutil.copytree(source / "checkpoints" / str(first), dvae_dir / "checkpoints" / str(first))
-        row = {"seed": seed, "steps": args.steps, "dvae_overrides": list(args.set),
-               "disentangled_from": args.disentangled_from}
+        if args.spurr_from:
+            spurr_dir = reusable_run(args.spurr_from, seed, spurr, tuple(args.spurr_ignore))
+        row = {"seed": seed, "steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set),
+               "disentangled_from": args.disentangled_from, "spurr_from": args.spurr_from and str(spurr_dir),
+               "spurr_ignored_fields": list(args.spurr_ignore)}
         for name, config, workdir in (("dvae", dvae, dvae_dir), ("spurr_var1", spurr, spurr_dir)):
-            start = time.perf_counter()
-            train(config, workdir, progress=False)
-            row[f"{name}_train_seconds"] = time.perf_counter() - start
+            if not (name == "spurr_var1" and args.spurr_from):
+                start = time.perf_counter()
+                train(config, workdir, progress=False)
+                row[f"{name}_train_seconds"] = time.perf_counter() - start
             row[name] = _summary(evaluate_workdir(workdir))
-            print(f"seed {seed} {name}: {row[name]} ({row[f'{name}_train_seconds']:.0f} s)", flush=True)
+            took = row.get(f"{name}_train_seconds")
+            print(f"seed {seed} {name}: {row[name]} ({f'{took:.0f} s' if took else f'from {workdir}'})", flush=True)
         row["dvae_untrained"] = _summary(evaluate_workdir(dvae_dir, untrained=True))
         mean = evaluate_mean_pose(dvae)
         row["mean_pose"] = {k: mean[k] for k in ("mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50")}

@@ -26,6 +26,36 @@ def compile_fast_in_this_process() -> None:
         os.environ["XLA_FLAGS"] = " ".join(f for f in (flags, FAST_COMPILE_FLAG) if f)
 
 
+# One persistent XLA compilation cache for a whole test run, shared by the pytest workers and
+# every entry point they start: the end-to-end tests compile the same programs again in each
+# process (train.py's eval step in eval.py, a config's step in the test that runs it in-process
+# and the one that runs its command line). JAX keys an entry by the program and the compile
+# options, so a hit is the executable a fresh compile would give; the values cannot move.
+COMPILE_CACHE_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
+# Programs that compile faster than this are not worth a disk write and a read.
+COMPILE_CACHE_MIN_SECONDS = "0.2"
+
+
+def share_compilations_across_processes() -> pathlib.Path | None:
+    """Points this process's JAX (and, through the environment, every child's) at one
+    compilation cache for the test run, unless the caller set one: the first process
+    (pytest's controller, before its xdist workers start) creates a temporary folder and
+    removes it when it exits; the workers and the entry points inherit the variable. Returns
+    the folder this process created, or None. Must run before jax is imported.
+    JAXHANDS_TEST_COMPILE_CACHE=0 turns it off (to time the tests without it)."""
+    if os.environ.get(COMPILE_CACHE_VARIABLE) or os.environ.get("JAXHANDS_TEST_COMPILE_CACHE") == "0":
+        return None
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="jaxhands-test-xla-cache-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ[COMPILE_CACHE_VARIABLE] = str(folder)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", COMPILE_CACHE_MIN_SECONDS)
+    return folder
+
+
 def script_env(*, xla_flags: str = "", fast_compile: bool = True, **variables: str) -> dict[str, str]:
     """The environment of an entry point started by a test: this checkout importable, the
     CPU backend, fast XLA compilation (`fast_compile=False`: XLA's default optimisation, for

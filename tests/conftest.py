@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from tests.command_lines import compile_fast_in_this_process
+from tests.command_lines import compile_fast_in_this_process, share_compilations_across_processes
 
 # Tests run tiny shapes for a few steps, so XLA's CPU code generation is most of their time;
 # level 0 skips LLVM's optimisation passes. Set before anything imports jax (this file is
@@ -15,6 +15,9 @@ from tests.command_lines import compile_fast_in_this_process
 # points the tests start (tests/command_lines.py). Values move by float reassociation only
 # (the pinned losses are recorded at this level: tests/training/pinned_losses.py).
 compile_fast_in_this_process()
+# ... and a compiled program is kept on disk for the run, so the workers and the entry points
+# they start do not compile the same one twice (tests/command_lines.py).
+share_compilations_across_processes()
 
 
 @pytest.fixture(scope="session")

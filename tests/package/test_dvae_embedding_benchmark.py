@@ -1,0 +1,54 @@
+"""benchmarks/dvae_embedding.py --spurr-from: which finished runs it scores instead of training."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("dvae_embedding", ROOT / "benchmarks" / "dvae_embedding.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _finished_run(folder: pathlib.Path, config, last_step: int) -> None:
+    from jaxhands.configs.workdir_record import record_start
+
+    (folder / "checkpoints" / str(last_step)).mkdir(parents=True)
+    record_start(folder, config)
+
+
+def test_spurr_from_takes_a_finished_run_of_the_same_config_and_names_any_difference(tmp_path):
+    from jaxhands import load_config
+
+    reusable_run = _benchmark().reusable_run
+    wanted = load_config("spurr18_rgb_to_3d_var1", ["seed=1", "num_train_steps=300", "eval_every=0"])
+    # Differs in bookkeeping only (cadence, data folder, the collapse warning): reusable.
+    _finished_run(tmp_path / "run_s1", load_config("spurr18_rgb_to_3d_var1", [
+        "seed=1", "num_train_steps=300", "eval_every=100", "log_every=7", "data_dir=/elsewhere",
+        "collapse_patience_steps=5"]), 300)
+    assert reusable_run(str(tmp_path / "run_s{seed}"), 1, wanted) == tmp_path / "run_s1"
+
+    # A learning field differs: refused with the field and both values, unless the caller names it.
+    _finished_run(tmp_path / "other_s1", load_config("spurr18_rgb_to_3d_var1", [
+        "seed=1", "num_train_steps=300", "learning_rate=0.5", "recon_weights.rgb=1.0"]), 300)
+    with pytest.raises(SystemExit, match=r"learning_rate 0\.5 there, 0\.001 here, recon_weights\.rgb 1\.0 there"):
+        reusable_run(str(tmp_path / "other_s{seed}"), 1, wanted)
+    with pytest.raises(SystemExit, match="learning_rate"):
+        reusable_run(str(tmp_path / "other_s{seed}"), 1, wanted, ("recon_weights.rgb",))
+    assert reusable_run(str(tmp_path / "other_s{seed}"), 1, wanted, ("recon_weights", "learning_rate")) == (
+        tmp_path / "other_s1")
+
+    # Another seed, a shorter run, or no run at all.
+    with pytest.raises(SystemExit, match=r"seed 1 there, 0 here"):
+        reusable_run(str(tmp_path / "run_s1"), 0, load_config("spurr18_rgb_to_3d_var1", [
+            "seed=0", "num_train_steps=300"]))
+    _finished_run(tmp_path / "short_s1", wanted, 200)
+    with pytest.raises(SystemExit, match="no checkpoint at step 300"):
+        reusable_run(str(tmp_path / "short_s{seed}"), 1, wanted)
+    with pytest.raises(SystemExit, match="config.json not found"):
+        reusable_run(str(tmp_path / "missing_s{seed}"), 1, wanted)
