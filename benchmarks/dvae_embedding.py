@@ -76,7 +76,9 @@ def reusable_run(template: str, seed: int, config, ignore: tuple[str, ...] = ())
     source = pathlib.Path(template.format(seed=seed))
     if not (source / "config.json").is_file():
         raise SystemExit(f"--spurr-from: {source}/config.json not found (no finished run there)")
-    # Fields that change what is logged, saved or warned about, not what is learnt.
+    # Fields that change what is logged, saved or warned about, not what is learnt. The collapse
+    # thresholds can stop a run (collapse_action "stop"), but a run that reached its last
+    # checkpoint (checked below) trained exactly as it would have under any threshold.
     bookkeeping = ("eval_every", "log_every", "checkpoint_every", "data_dir", "max_checkpoints_to_keep",
                    "keep_checkpoint_every", "collapse_patience_steps", "collapse_spread_threshold")
     changes = {k: v for k, v in config_differences(config, jaxhands.load_config(source)).items()
