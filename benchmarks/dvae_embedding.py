@@ -17,6 +17,9 @@ Per seed:
   of training it again; its config must be the one this script would train (bookkeeping
   fields aside, and those named by --spurr-ignore: e.g. a default changed since that run in
   a field Var. 1 does not read), else the script stops and names the fields that differ.
+--out is written after every seed and keeps the rows of the seeds not run this time (same
+steps, modality and dVAE overrides; another setting is refused), so seeds can be added one
+session at a time; each row carries the command that measured it.
 Both are evaluated on the whole test split (mean EPE, PA-EPE, spread; jaxhands.evaluate_workdir),
 beside the untrained dVAE and the mean training pose. D6 asks: dVAE <= 0.85 x the mean
 pose, no worse than Spurr by more than the two-seed spread, and the dVAE's two prediction
@@ -92,6 +95,27 @@ def reusable_run(template: str, seed: int, config, ignore: tuple[str, ...] = ())
     return source
 
 
+def _setting(row: dict) -> dict:
+    """What rows must share to sit in one results file (rows from before --modality are depth)."""
+    return {"steps": row.get("steps"), "modality": row.get("modality", "depth"),
+            "dvae_overrides": list(row.get("dvae_overrides", []))}
+
+
+def kept_rows(out: pathlib.Path | None, setting: dict, seeds) -> list[dict]:
+    """The rows already in `out` for seeds this run does not measure, so that a later run adds
+    seeds to a results file instead of writing over it. A file whose rows were measured in
+    another setting (steps, modality, dVAE overrides) is refused: mixing them would make one
+    table of two experiments, and writing over them would lose them."""
+    if out is None or not out.is_file():
+        return []
+    rows = json.loads(out.read_text())["rows"]
+    for row in rows:
+        if _setting(row) != setting:
+            raise SystemExit(f"--out {out}: its seed {row.get('seed')} row was measured with {_setting(row)}, "
+                             f"this run is {setting}; write to another --out")
+    return [row for row in rows if row["seed"] not in seeds]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3000, help="image-training steps of both methods")
@@ -113,7 +137,9 @@ def main():
     from jaxhands.baselines import evaluate_mean_pose
     from jaxhands.training.loop import train
 
-    rows = []
+    command = " ".join(["python"] + sys.argv)
+    rows = kept_rows(args.out, {"steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set)},
+                     args.seeds)
     for seed in args.seeds:
         dvae_name, spurr_name = f"yangyao19_dvae_pose_{args.modality}", f"spurr18_{args.modality}_to_3d_var1"
         dvae = jaxhands.load_config(dvae_name, [f"seed={seed}", *args.set])
@@ -133,9 +159,9 @@ def main():
             shutil.copytree(source / "checkpoints" / str(first), dvae_dir / "checkpoints" / str(first))
         if args.spurr_from:
             spurr_dir = reusable_run(args.spurr_from, seed, spurr, tuple(args.spurr_ignore))
-        row = {"seed": seed, "steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set),
-               "disentangled_from": args.disentangled_from, "spurr_from": args.spurr_from and str(spurr_dir),
-               "spurr_ignored_fields": list(args.spurr_ignore)}
+        row = {"seed": seed, "command": command, "steps": args.steps, "modality": args.modality,
+               "dvae_overrides": list(args.set), "disentangled_from": args.disentangled_from,
+               "spurr_from": args.spurr_from and str(spurr_dir), "spurr_ignored_fields": list(args.spurr_ignore)}
         for name, config, workdir in (("dvae", dvae, dvae_dir), ("spurr_var1", spurr, spurr_dir)):
             if not (name == "spurr_var1" and args.spurr_from):
                 start = time.perf_counter()
@@ -152,9 +178,9 @@ def main():
         row["spurr_over_mean_pose"] = row["spurr_var1"]["mean_epe_mm"] / mean["mean_epe_mm"]
         print(f"seed {seed}: dVAE {row['dvae_over_mean_pose']:.3f} x mean pose, Spurr Var.1 "
               f"{row['spurr_over_mean_pose']:.3f} x, two paths {row['dvae_two_paths']}", flush=True)
-        rows.append(row)
+        rows = sorted(rows + [row], key=lambda r: r["seed"])
         if args.out:  # after every seed: a crash keeps what was measured
-            args.out.write_text(json.dumps({"command": " ".join(["python"] + sys.argv), "rows": rows}, indent=2)
+            args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=2)
                                 + "\n")
 
 
