@@ -75,6 +75,17 @@ def run_script(script: str, *args: str, timeout: int = 400) -> subprocess.Comple
     return run
 
 
+def load_benchmark(name: str):
+    """benchmarks/<name>.py as a module (the folder is scripts, not a package), for tests of
+    the functions a benchmark defines."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def logged_phases(workdir: pathlib.Path) -> list[set[str]]:
     """For each row of <workdir>/metrics.jsonl, the phases whose loss it logs."""
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]

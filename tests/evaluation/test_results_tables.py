@@ -177,11 +177,9 @@ def test_update_rewrites_a_stale_table_in_place_and_leaves_the_rest(tmp_path):
 
 
 def _image_pose_table():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("image_pose_table", ROOT / "benchmarks" / "image_pose_table.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
-    return table
+    from tests.command_lines import load_benchmark
+
+    return load_benchmark("image_pose_table")
 
 
 def test_training_seconds_sums_each_logged_window_over_its_rate(tmp_path):

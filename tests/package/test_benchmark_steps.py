@@ -56,13 +56,9 @@ def _is_submodule(package: str, name: str) -> bool:
 
 
 def test_interleaved_timing_alternates_the_sides_and_takes_median_ratios():
-    import importlib.util
-    import pathlib
+    from tests.command_lines import load_benchmark
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "interleaved.py"
-    spec = importlib.util.spec_from_file_location("interleaved", path)
-    interleaved = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(interleaved)
+    interleaved = load_benchmark("interleaved")
     calls = []
     runners = {name: (lambda n, name=name: calls.append((name, n))) for name in ("a", "b")}
     times = interleaved.interleaved_times(runners, steps=5, rounds=3, warmup_steps=2)

@@ -1,18 +1,14 @@
 """benchmarks/dvae_embedding.py --spurr-from: which finished runs it scores instead of training."""
 
-import importlib.util
 import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.command_lines import load_benchmark
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("dvae_embedding", ROOT / "benchmarks" / "dvae_embedding.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("dvae_embedding")
 
 
 def _finished_run(folder: pathlib.Path, config, last_step: int) -> None:

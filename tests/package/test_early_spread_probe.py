@@ -1,19 +1,14 @@
 """benchmarks/early_spread_probe.py: its command line and what it reads from a run's log."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.command_lines import load_benchmark
 
 
 def _probe():
-    spec = importlib.util.spec_from_file_location("early_spread_probe", ROOT / "benchmarks" / "early_spread_probe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("early_spread_probe")
 
 
 def test_each_variant_owns_the_overrides_that_follow_it():
