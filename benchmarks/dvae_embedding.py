@@ -138,8 +138,8 @@ def main():
     from jaxhands.training.loop import train
 
     command = " ".join(["python"] + sys.argv)
-    rows = kept_rows(args.out, {"steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set)},
-                     args.seeds)
+    setting = {"steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set)}
+    rows = kept_rows(args.out, setting, args.seeds)
     for seed in args.seeds:
         dvae_name, spurr_name = f"yangyao19_dvae_pose_{args.modality}", f"spurr18_{args.modality}_to_3d_var1"
         dvae = jaxhands.load_config(dvae_name, [f"seed={seed}", *args.set])
@@ -159,8 +159,7 @@ def main():
             shutil.copytree(source / "checkpoints" / str(first), dvae_dir / "checkpoints" / str(first))
         if args.spurr_from:
             spurr_dir = reusable_run(args.spurr_from, seed, spurr, tuple(args.spurr_ignore))
-        row = {"seed": seed, "command": command, "steps": args.steps, "modality": args.modality,
-               "dvae_overrides": list(args.set), "disentangled_from": args.disentangled_from,
+        row = {"seed": seed, "command": command, **setting, "disentangled_from": args.disentangled_from,
                "spurr_from": args.spurr_from and str(spurr_dir), "spurr_ignored_fields": list(args.spurr_ignore)}
         for name, config, workdir in (("dvae", dvae, dvae_dir), ("spurr_var1", spurr, spurr_dir)):
             if not (name == "spurr_var1" and args.spurr_from):
