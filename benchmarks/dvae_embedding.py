@@ -37,6 +37,8 @@ import time
 
 import numpy as np
 
+from results_file import kept_rows
+
 SUMMARY = ("step", "mean_epe_mm", "median_epe_mm", "pa_mean_epe_mm", "auc_20_50", "spread_ratio")
 
 
@@ -101,21 +103,6 @@ def _setting(row: dict) -> dict:
             "dvae_overrides": list(row.get("dvae_overrides", []))}
 
 
-def kept_rows(out: pathlib.Path | None, setting: dict, seeds) -> list[dict]:
-    """The rows already in `out` for seeds this run does not measure, so that a later run adds
-    seeds to a results file instead of writing over it. A file whose rows were measured in
-    another setting (steps, modality, dVAE overrides) is refused: mixing them would make one
-    table of two experiments, and writing over them would lose them."""
-    if out is None or not out.is_file():
-        return []
-    rows = json.loads(out.read_text())["rows"]
-    for row in rows:
-        if _setting(row) != setting:
-            raise SystemExit(f"--out {out}: its seed {row.get('seed')} row was measured with {_setting(row)}, "
-                             f"this run is {setting}; write to another --out")
-    return [row for row in rows if row["seed"] not in seeds]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3000, help="image-training steps of both methods")
@@ -139,7 +126,7 @@ def main():
 
     command = " ".join(["python"] + sys.argv)
     setting = {"steps": args.steps, "modality": args.modality, "dvae_overrides": list(args.set)}
-    rows = kept_rows(args.out, setting, args.seeds)
+    rows = kept_rows(args.out, setting, args.seeds, setting_of=_setting)
     for seed in args.seeds:
         dvae_name, spurr_name = f"yangyao19_dvae_pose_{args.modality}", f"spurr18_{args.modality}_to_3d_var1"
         dvae = jaxhands.load_config(dvae_name, [f"seed={seed}", *args.set])

@@ -4,6 +4,8 @@ does Alg. 2's inner loop make the decoded pose ignore z_u?
     JAXHANDS_DATA_DIR=/tmp/jh_data python benchmarks/dvae_zu.py \
         [--seeds 0] [--set KEY=VALUE ...] [--reuse] [--workdir DIR] [--out docs/results/dvae_zu.json]
 
+--out keeps the rows of seeds this call does not run (same overrides; another file's are refused).
+
 For each seed trains `yangyao19_dvae_synthesis_zu` (the inner loop, T2 =
 dvae_zu_inner_steps) and its ablation `yangyao19_dvae_synthesis_zu_no_inner_loop`
 (T2 = 0) with the same overrides, then on the test split:
@@ -30,6 +32,7 @@ import time
 import numpy as np
 
 from dvae_synthesis import border_colour, evaluate as transfer_numbers, test_images, transfer_pairs, transfer_truth
+from results_file import file_notes, kept_rows
 
 CONFIGS = ("yangyao19_dvae_synthesis_zu", "yangyao19_dvae_synthesis_zu_no_inner_loop")
 
@@ -98,7 +101,10 @@ def main():
     from jaxhands.baselines import evaluate_mean_pose
     from jaxhands.training.loop import train
 
-    rows = []
+    # Seeds not re-run keep their rows in --out (measured with the same overrides, else refused).
+    rows = kept_rows(args.out, {"overrides": list(args.set)}, args.seeds,
+                     setting_of=lambda row: {"overrides": row.get("overrides")})
+    notes = file_notes(args.out)
     for seed in args.seeds:
         for name in CONFIGS:
             config = jaxhands.load_config(name, [f"seed={seed}", *args.set])
@@ -114,7 +120,8 @@ def main():
             a, b = transfer_pairs(test, args.pairs, rng)
             mean_pose = evaluate_mean_pose(config)["mean_epe_mm"]
             run = jaxhands.load_run(workdir)
-            row = {"config": name, "seed": seed, "overrides": list(args.set), "train_seconds": seconds,
+            row = {"config": name, "seed": seed, "command": " ".join(["python"] + sys.argv),
+                   "overrides": list(args.set), "train_seconds": seconds,
                    "num_train_steps": config.num_train_steps, "dvae_disentangle_steps": config.dvae_disentangle_steps,
                    "dvae_zu_inner_steps": config.dvae_zu_inner_steps, "mean_pose_epe_mm": mean_pose,
                    "trained": invariance_numbers(run, test, other, a[:100], b[:100])}
@@ -126,8 +133,9 @@ def main():
             print(f"{name} seed {seed}: {json.dumps(row['trained'])}\n  swap change / mean pose "
                   f"{row['zu_swap_change_over_mean_pose']}\n  transfer {json.dumps(row['transfer'])}", flush=True)
             rows.append(row)
+            rows.sort(key=lambda r: (r["seed"], CONFIGS.index(r["config"])))
             if args.out:
-                args.out.write_text(json.dumps({"command": " ".join(["python"] + sys.argv), "rows": rows},
+                args.out.write_text(json.dumps({"command": " ".join(["python"] + sys.argv), "rows": rows, **notes},
                                                indent=2) + "\n")
 
 

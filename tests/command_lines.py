@@ -77,9 +77,13 @@ def run_script(script: str, *args: str, timeout: int = 400) -> subprocess.Comple
 
 def load_benchmark(name: str):
     """benchmarks/<name>.py as a module (the folder is scripts, not a package), for tests of
-    the functions a benchmark defines."""
+    the functions a benchmark defines. The folder goes on sys.path, as when a script runs,
+    for the benchmarks that import a sibling (dvae_zu.py: dvae_synthesis, results_file)."""
     import importlib.util
+    import sys
 
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.append(str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

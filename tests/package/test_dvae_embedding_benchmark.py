@@ -53,13 +53,17 @@ def test_spurr_from_takes_a_finished_run_of_the_same_config_and_names_any_differ
 def test_out_keeps_the_other_seeds_rows_of_the_same_setting_and_refuses_another_setting(tmp_path):
     import json
 
-    kept_rows = _benchmark().kept_rows
+    import functools
+
+    benchmark = _benchmark()
+    kept_rows = functools.partial(benchmark.kept_rows, setting_of=benchmark._setting)
     out = tmp_path / "d6.json"
     assert kept_rows(out, {"steps": 30, "modality": "rgb", "dvae_overrides": []}, [1]) == []  # no file yet
     seed0 = {"seed": 0, "steps": 30, "modality": "rgb", "dvae_overrides": [], "dvae": {"mean_epe_mm": 65.0}}
     out.write_text(json.dumps({"command": "python ...", "rows": [seed0]}))
     rgb = {"steps": 30, "modality": "rgb", "dvae_overrides": []}
-    assert kept_rows(out, rgb, [1]) == [seed0]  # seed 1 is added beside seed 0
+    # seed 1 is added beside seed 0, which keeps the command that measured it
+    assert kept_rows(out, rgb, [1]) == [{**seed0, "command": "python ..."}]
     assert kept_rows(out, rgb, [0, 1]) == []  # seed 0 measured again: its new row replaces the old
     for other in ({**rgb, "steps": 60}, {**rgb, "modality": "depth"}, {**rgb, "dvae_overrides": ["seed=3"]}):
         with pytest.raises(SystemExit, match="seed 0 row was measured with .* write to another --out"):
@@ -67,3 +71,4 @@ def test_out_keeps_the_other_seeds_rows_of_the_same_setting_and_refuses_another_
     # Rows written before --modality existed are depth rows.
     out.write_text(json.dumps({"rows": [{"seed": 0, "steps": 30, "dvae_overrides": []}]}))
     assert kept_rows(out, {**rgb, "modality": "depth"}, [1])[0]["seed"] == 0
+
