@@ -155,10 +155,13 @@ def _latent_alignment_fields(c: ml_collections.ConfigDict) -> None:
     c.extra_decoders = ()  # e.g. ("cloud", "heatmap")
     c.aligned_modality = ""  # S3/S4: the second encoder ("cloud")
     c.align_beta = 1.0  # beta' of Eq. 3 (end value of its warm-up, if any)
-    # None = beta' constant; else log-linear from this to align_beta over beta_anneal_steps,
-    # beside beta (docs/results/yang19_s3_alignment_probe.json: from RGB, S3 leaves the
-    # collapse of its first steps at beta' 0.01, not at 0.1 or 1).
+    # None = beta' constant; else log-linear from this to align_beta over align_beta_anneal_steps
+    # (docs/results/yang19_s3_alignment_probe.json: from RGB, S3 leaves the collapse of its
+    # first steps at beta' 0.01, not at 0.1 or 1).
     c.align_beta_start = placeholder(float)
+    # beta''s warm-up length; None = beta_anneal_steps (beside beta). Apart from beta's so
+    # that beta' can reach the paper's 1 within a short run while beta keeps its 2000 steps.
+    c.align_beta_anneal_steps = placeholder(int)
     c.loss_weights = ml_collections.ConfigDict(dict(kp3d=1.0, heatmap=1.0, cloud=1.0))  # lambdas of Eq. 11
     c.cloud_chamfer_weight = 1.0
     c.cloud_emd_weight = 1.0

@@ -20,7 +20,8 @@ S2 (Alg. 1):     L = ELBO(q_x; D)                       (one encoder, several de
 S3 (Eq. 3, Alg. 2): joint encoder q_xw = q(z | x, w) (its own x and w sub-encoders, their
                  posteriors concatenated into a Gaussian head):
                  L = ELBO(q_xw; D) + ELBO(q_x; D) + beta' KL(q_xw || q_x),  beta' = 1
-                 (config.align_beta; align_beta_start warms it up log-linearly like beta)
+                 (config.align_beta; align_beta_start warms it up log-linearly like beta, over
+                 align_beta_anneal_steps)
 S4 (Eq. 4-6, Alg. 3): experts q_x, q_w and their product q_joint = GProd(q_x, q_w)
                  (precision-weighted, Eq. 5-6; config.poe_include_prior adds the N(0, I)
                  expert of the MVAE, off by default as in Eq. 5-6):
@@ -233,8 +234,10 @@ class LatentAlignment:
                                                beta, "joint")
             align = jnp.mean(kl_diagonal_gaussians(mu_j, logvar_j, mu_x, logvar_x))
             metrics.update(m)
+            align_steps = self.config.align_beta_anneal_steps
             align_beta = annealed_beta(step, beta=self.config.align_beta, beta_start=self.config.align_beta_start,
-                                       anneal_steps=self.config.beta_anneal_steps)
+                                       anneal_steps=self.config.beta_anneal_steps if align_steps is None
+                                       else align_steps)
             metrics["align_kl"] = align
             metrics["align_beta"] = align_beta
             total = total + loss_j + align_beta * align

@@ -42,11 +42,14 @@ def test_every_declared_field_can_be_overridden_from_a_string():
     c = base_config()
     for path, value in _flat(c.to_dict()).items():
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-        if value is None:
-            text = "0.5"
+        parent, _, key = ("." + path).rpartition(".")
+        set_value = value
+        if value is None:  # a placeholder: any value of its declared type
+            set_value = {float: 0.5, int: 7}[(c if not parent else c[parent[1:]]).get_type(key)]
+            text = str(set_value)
         apply_overrides(c, [f"{path}={text}"])
         got = _flat(c.to_dict())[path]
-        assert got == (0.5 if value is None else value), path
+        assert got == set_value and type(got) is type(set_value), path
 
 
 def test_unknown_field_names_it_and_the_close_matches_in_one_line():

@@ -172,14 +172,19 @@ def test_s3_joint_posterior_starts_as_narrow_as_the_image_one():
     variance_term = 0.5 * (np.exp(np.asarray(lv_j) - np.asarray(lv_x)) - 1 - (np.asarray(lv_j) - np.asarray(lv_x)))
     assert variance_term.sum(-1).mean() < 0.1 * 0.5 * config.latent_dim * (np.exp(6.0) - 7.0)
 
-@pytest.mark.parametrize("align_beta_start, step, weight", [
-    (None, 0, 0.7),
+@pytest.mark.parametrize("align_beta_start, align_steps, step, weight", [
+    (None, None, 0, 0.7),
     # log-linear warm-up over beta_anneal_steps = 100: exp(log 0.007 + 0.5 log(0.7 / 0.007)) at step 50
-    (0.007, 50, 0.07),
+    (0.007, None, 50, 0.07),
+    # over its own 25 steps: done by step 50 (beta's 100-step warm-up is still halfway)
+    (0.007, 25, 50, 0.7),
+    # a quarter of 200 steps: exp(log 0.007 + 0.25 log 100) = 0.007 * 10 ** 0.5
+    (0.007, 200, 50, 0.007 * 10 ** 0.5),
 ])
-def test_s3_alignment_kl_matches_closed_form(align_beta_start, step, weight):
+def test_s3_alignment_kl_matches_closed_form(align_beta_start, align_steps, step, weight):
     config = tiny_config("S3", extra=("cloud",), aligned="cloud", align_beta=0.7,
-                         align_beta_start=align_beta_start, beta_anneal_steps=100)
+                         align_beta_start=align_beta_start, beta_anneal_steps=100,
+                         align_beta_anneal_steps=align_steps)
     method = LatentAlignment(config)
     batch = hand_batch()
     params, model_state = _state(method, batch)
