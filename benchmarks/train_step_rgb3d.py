@@ -3,7 +3,7 @@ MLP decoder, latent 64, Adam), jaxhands (jitted) vs the same model in PyTorch, o
 (or, with --torch-device cuda and a GPU jax, on the GPU).
 
     python benchmarks/train_step_rgb3d.py [--size 128] [--batch 32] [--width 64] [--steps 3] [--threads N]
-        [--torch-device cpu|cuda] [--conv xla im2col]
+        [--torch-device cpu|cuda] [--conv xla im2col im2col_body]
 
 PyTorch is a benchmark-only extra (`pip install torch==2.13.0`), never a dependency;
 its ResNet-18 is written out here (no torchvision): 7x7/2 stem + BN + ReLU, 3x3/2 max
@@ -15,7 +15,8 @@ backward, Adam. The two sides alternate over --rounds rounds of `--steps` steps
 (benchmarks/interleaved.py); the medians of each side's time and of the per-round ratio
 are reported, warm-up excluded. `--conv` times the jax side once per ResNet lowering
 (`config.resnet_lowering`: "xla", flax's convolutions and max-pool; "im2col", over shifted
-slices, jaxhands.models.im2col), all sides interleaved.
+slices, jaxhands.models.im2col; "im2col_body", the same but the stem's convolution XLA's),
+all sides interleaved.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --steps steps per side")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     parser.add_argument("--torch-device", default="cpu", help="PyTorch's device: cpu, or cuda beside a GPU jax")
-    parser.add_argument("--conv", nargs="+", default=["xla"], choices=["xla", "im2col"],
+    parser.add_argument("--conv", nargs="+", default=["xla"], choices=["xla", "im2col", "im2col_body"],
                         help="the jax side's ResNet lowerings (config.resnet_lowering), each timed")
     args = parser.parse_args()
     import os

@@ -108,9 +108,10 @@ def _model_fields(c: ml_collections.ConfigDict) -> None:
     c.resnet_width = 64
     c.resnet_stem = "imagenet"  # or "small" (3x3 stride-1 stem: 2x the resolution, 4x the cost)
     c.resnet_pooling = "average"  # or "flatten" (keeps the last map's layout, DeepPrior-style)
-    # How the ResNet's convolutions and max-pool are computed: "xla" (flax's) or "im2col"
+    # How the ResNet's convolutions and max-pool are computed: "xla" (flax's), "im2col"
     # (over shifted slices: the same function and parameters, 1.2-1.4 x faster train steps at
-    # 128 px width 64 with XLA's CPU backend; jaxhands.models.im2col, benchmarks/conv_lowering.py).
+    # 128 px width 64 with XLA's CPU backend; jaxhands.models.im2col, benchmarks/conv_lowering.py)
+    # or "im2col_body" (im2col but the stem's convolution, which im2col slows at 64 px width 16).
     c.resnet_lowering = "xla"
     # Initial bias of the ResNet posterior's logvar head; 0 = sigma 1 at the start (the
     # image configs use -6: with sigma 1, z is almost pure noise at first and an RGB

@@ -30,8 +30,10 @@ import jax
 import jax.numpy as jnp
 
 # "xla": lax.conv_general_dilated (flax.linen.Conv) and reduce_window max-pooling;
-# "im2col": conv_as_matmul and max_pool_as_slices.
-LOWERINGS = ("xla", "im2col")
+# "im2col": conv_as_matmul and max_pool_as_slices; "im2col_body": the same, but the
+# ResNet stem's convolution XLA's (its patches are kh * kw * 3 wide: at 64 px and width 16
+# the im2col stem takes 2 x XLA's time, at 128 px and width 64 0.74 x; conv_lowering_*px.json).
+LOWERINGS = ("xla", "im2col", "im2col_body")
 
 
 def _shifted_slices(x: jax.Array, window: int, stride: int, out_h: int, out_w: int):

@@ -35,7 +35,7 @@ def make_conv(lowering: str, features: int, kernel_size: int, strides: int, padd
     """A bias-free square convolution with symmetric padding: flax.linen.Conv ("xla") or
     the same parameter and function as one matmul over shifted slices ("im2col", faster on
     XLA's CPU backend; jaxhands.models.im2col)."""
-    if lowering == "im2col":
+    if lowering in ("im2col", "im2col_body"):
         return Im2colConv(features, kernel_size, strides, padding, name=name)
     if lowering != "xla":
         raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {lowering!r}")
@@ -97,7 +97,8 @@ class ResNet(nn.Module):
     (64 in the paper; smaller widths make CPU experiments affordable); lowering: how the
     convolutions and the stem's max-pool are computed ("xla": flax's; "im2col": over shifted
     slices, jaxhands.models.im2col — the same function and parameters, 1.2-1.4 x faster training
-    steps at 128 px width 64 on a 2-core CPU; keep "xla" on GPU / TPU).
+    steps at 128 px width 64 on a 2-core CPU; "im2col_body": the same but the stem's
+    convolution XLA's, for small crops and widths; keep "xla" on GPU / TPU).
     """
 
     depth: int = 18
@@ -117,12 +118,15 @@ class ResNet(nn.Module):
         if x.ndim != 4:
             raise ValueError(f"ResNet expects NHWC images [batch, H, W, C], got shape {x.shape}")
         block = BottleneckBlock if self.depth >= 50 else BasicBlock
+        if self.lowering not in LOWERINGS:
+            raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {self.lowering!r}")
+        stem_lowering = "xla" if self.lowering == "im2col_body" else self.lowering
         if self.stem == "imagenet":
-            x = make_conv(self.lowering, self.width, 7, 2, 3, "stem_conv")(x)
+            x = make_conv(stem_lowering, self.width, 7, 2, 3, "stem_conv")(x)
         else:
-            x = make_conv(self.lowering, self.width, 3, 1, 1, "stem_conv")(x)
+            x = make_conv(stem_lowering, self.width, 3, 1, 1, "stem_conv")(x)
         x = nn.relu(_batch_norm(train, "stem_bn")(x))
-        if self.lowering == "im2col":
+        if self.lowering != "xla":
             x = max_pool_as_slices(x, 3, 2, 1)
         else:
             x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))

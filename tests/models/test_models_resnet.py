@@ -145,27 +145,43 @@ def test_im2col_convolution_equals_xlas_in_value_and_gradient(kernel_size, strid
 
 @pytest.mark.parametrize("depth", [18, 50])
 def test_im2col_resnet_has_the_same_parameters_and_function(depth):
-    """ResNet(lowering="im2col") initialises the same parameters from the same key as the
-    flax.linen.Conv trunk and computes the same features from them (float32 sums in another
-    order), in train and eval mode; an unknown lowering is refused."""
+    """ResNet(lowering="im2col" or "im2col_body") initialises the same parameters from the
+    same key as the flax.linen.Conv trunk and computes the same features from them (float32
+    sums in another order), in train and eval mode; an unknown lowering is refused."""
     x = jax.random.normal(jax.random.key(0), (2, 32, 32, 3))
-    trunks = {c: ResNet(depth=depth, width=4, lowering=c) for c in ("xla", "im2col")}
+    trunks = {c: ResNet(depth=depth, width=4, lowering=c) for c in ("xla", "im2col", "im2col_body")}
     variables = {c: jax.jit(lambda k, x, t=t: t.init(k, x, train=False))(jax.random.key(1), x)
                  for c, t in trunks.items()}
     leaves = {c: jax.tree_util.tree_leaves_with_path(v) for c, v in variables.items()}
-    assert [p for p, _ in leaves["xla"]] == [p for p, _ in leaves["im2col"]]
-    for (_, a), (_, b) in zip(leaves["xla"], leaves["im2col"]):
-        np.testing.assert_array_equal(a, b)
+    for lowering in ("im2col", "im2col_body"):
+        assert [p for p, _ in leaves["xla"]] == [p for p, _ in leaves[lowering]]
+        for (_, a), (_, b) in zip(leaves["xla"], leaves[lowering]):
+            np.testing.assert_array_equal(a, b)
     for train in (False, True):
         out = {c: jax.jit(lambda v, x, t=t: t.apply(v, x, train=train, mutable=["batch_stats"] if train else False))(
             variables["xla"], x) for c, t in trunks.items()}
         features = {c: o[0] if train else o for c, o in out.items()}
         # Batch statistics of a 2-image batch amplify float32 rounding in a few features
         # (up to 1e-3 relative, measured); the whole agrees to 1e-4 in norm.
-        error = jnp.linalg.norm(features["im2col"] - features["xla"]) / jnp.linalg.norm(features["xla"])
-        assert float(error) < 1e-4, (train, float(error))
+        for lowering in ("im2col", "im2col_body"):
+            error = jnp.linalg.norm(features[lowering] - features["xla"]) / jnp.linalg.norm(features["xla"])
+            assert float(error) < 1e-4, (lowering, train, float(error))
     with pytest.raises(ValueError, match="lowering must be one of"):
         ResNet(depth=18, width=4, lowering="winograd").init(jax.random.key(0), x, train=False)
+
+
+def test_im2col_body_leaves_only_the_stem_convolution_to_xla():
+    """The lowerings differ in what they compile: XLA convolutions for ResNet-18's 20 (stem,
+    16 in the blocks, 3 projections), none for im2col, the stem's alone for im2col_body."""
+    x = jnp.zeros((2, 32, 32, 3))
+
+    def xla_convolutions(lowering):
+        trunk = ResNet(depth=18, width=4, lowering=lowering)
+        variables = trunk.init(jax.random.key(0), x, train=False)
+        jaxpr = jax.make_jaxpr(lambda v: trunk.apply(v, x, train=False))(variables)
+        return str(jaxpr).count("conv_general_dilated")
+
+    assert [xla_convolutions(c) for c in ("xla", "im2col", "im2col_body")] == [20, 0, 1]
 
 
 @pytest.mark.parametrize("size", [8, 9])
