@@ -149,11 +149,13 @@ def test_im2col_resnet_has_the_same_parameters_and_function(depth):
     same key as the flax.linen.Conv trunk and computes the same features from them (float32
     sums in another order), in train and eval mode; an unknown lowering is refused."""
     x = jax.random.normal(jax.random.key(0), (2, 32, 32, 3))
-    trunks = {c: ResNet(depth=depth, width=4, lowering=c) for c in ("xla", "im2col", "im2col_body")}
+    # im2col_body differs from im2col only in the stem, which depth 18 covers (CI time).
+    others = ("im2col", "im2col_body") if depth == 18 else ("im2col",)
+    trunks = {c: ResNet(depth=depth, width=4, lowering=c) for c in ("xla", *others)}
     variables = {c: jax.jit(lambda k, x, t=t: t.init(k, x, train=False))(jax.random.key(1), x)
                  for c, t in trunks.items()}
     leaves = {c: jax.tree_util.tree_leaves_with_path(v) for c, v in variables.items()}
-    for lowering in ("im2col", "im2col_body"):
+    for lowering in others:
         assert [p for p, _ in leaves["xla"]] == [p for p, _ in leaves[lowering]]
         for (_, a), (_, b) in zip(leaves["xla"], leaves[lowering]):
             np.testing.assert_array_equal(a, b)
@@ -163,7 +165,7 @@ def test_im2col_resnet_has_the_same_parameters_and_function(depth):
         features = {c: o[0] if train else o for c, o in out.items()}
         # Batch statistics of a 2-image batch amplify float32 rounding in a few features
         # (up to 1e-3 relative, measured); the whole agrees to 1e-4 in norm.
-        for lowering in ("im2col", "im2col_body"):
+        for lowering in others:
             error = jnp.linalg.norm(features[lowering] - features["xla"]) / jnp.linalg.norm(features["xla"])
             assert float(error) < 1e-4, (lowering, train, float(error))
     with pytest.raises(ValueError, match="lowering must be one of"):
