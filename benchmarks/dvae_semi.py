@@ -69,10 +69,9 @@ def main():
     settings = [s for s in SETTINGS if s in args.settings]
     if settings[:2] != ["sup10", "semi"]:
         parser.error("--settings must include sup10 (the baseline) and semi (the weak runs' first stage)")
-    reusable = reusable_rows(args.reuse, first, args.steps, list(args.set)) if args.reuse else {}
     # Read before --out (which may be the same file) is written.
-    reused_from = {k: v for k, v in json.loads(args.reuse.read_text()).items() if k in ("command", "note")} \
-        if args.reuse else None
+    reusable, reused_from = reusable_rows(args.reuse, first, args.steps, list(args.set)) if args.reuse \
+        else ({}, None)
 
     def configured(name: str, seed: int, extra: tuple[str, ...] | list[str] = ()):
         return jaxhands.load_config(f"yangyao19_dvae_pose_depth_{name}", [
@@ -143,18 +142,21 @@ def batch_overrides(setting: str, sup10_batch: int, mix_rows: int) -> list[str]:
     return []
 
 
-def reusable_rows(path: pathlib.Path, first: int, steps: int, overrides: list[str]) -> dict[int, dict]:
-    """{seed: row} of the rows in `path` measured with these steps and overrides."""
+def reusable_rows(path: pathlib.Path, first: int, steps: int, overrides: list[str]) -> tuple[dict[int, dict], dict]:
+    """({seed: row} of the rows in `path` measured with these steps and overrides, the file's
+    command and note: where those rows came from)."""
     try:
-        rows = json.loads(path.read_text())["rows"]
-    except (OSError, ValueError, KeyError) as error:
+        earlier = json.loads(path.read_text())
+        rows = earlier["rows"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"--reuse {path}: not a results file of this benchmark ({error})") from error
     setting = {"disentangle_steps": first, "embed_steps": steps, "overrides": overrides}
     found = {r["seed"]: r for r in rows if all(r.get(k) == v for k, v in setting.items())}
     if not found:
         raise SystemExit(f"--reuse {path}: no row was measured with {setting}; its rows have "
                          f"{[{k: r.get(k) for k in setting} for r in rows]}")
-    return found
+    return found, {k: v for k, v in earlier.items() if k in ("command", "note")}
+
 
 if __name__ == "__main__":
     main()

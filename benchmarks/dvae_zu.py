@@ -105,6 +105,7 @@ def main():
     rows = kept_rows(args.out, {"overrides": list(args.set)}, args.seeds,
                      setting_of=lambda row: {"overrides": row.get("overrides")})
     notes = file_notes(args.out)
+    command = " ".join(["python"] + sys.argv)
     for seed in args.seeds:
         for name in CONFIGS:
             config = jaxhands.load_config(name, [f"seed={seed}", *args.set])
@@ -120,7 +121,7 @@ def main():
             a, b = transfer_pairs(test, args.pairs, rng)
             mean_pose = evaluate_mean_pose(config)["mean_epe_mm"]
             run = jaxhands.load_run(workdir)
-            row = {"config": name, "seed": seed, "command": " ".join(["python"] + sys.argv),
+            row = {"config": name, "seed": seed, "command": command,
                    "overrides": list(args.set), "train_seconds": seconds,
                    "num_train_steps": config.num_train_steps, "dvae_disentangle_steps": config.dvae_disentangle_steps,
                    "dvae_zu_inner_steps": config.dvae_zu_inner_steps, "mean_pose_epe_mm": mean_pose,
@@ -135,7 +136,7 @@ def main():
             rows.append(row)
             rows.sort(key=lambda r: (r["seed"], CONFIGS.index(r["config"])))
             if args.out:
-                args.out.write_text(json.dumps({"command": " ".join(["python"] + sys.argv), "rows": rows, **notes},
+                args.out.write_text(json.dumps({"command": command, "rows": rows, **notes},
                                                indent=2) + "\n")
 
 

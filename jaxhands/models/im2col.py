@@ -29,11 +29,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# "xla": lax.conv_general_dilated (flax.linen.Conv) and reduce_window max-pooling;
-# "im2col": conv_as_matmul and max_pool_as_slices; "im2col_body": the same, but the
-# ResNet stem's convolution XLA's (its patches are kh * kw * 3 wide: at 64 px and width 16
-# the im2col stem takes 2 x XLA's time, at 128 px and width 64 0.74 x; conv_lowering_*px.json).
-LOWERINGS = ("xla", "im2col", "im2col_body")
+# How one convolution (or pool) is computed. "xla": lax.conv_general_dilated
+# (flax.linen.Conv) and reduce_window max-pooling; "im2col": conv_as_matmul and
+# max_pool_as_slices.
+CONV_LOWERINGS = ("xla", "im2col")
+# A ResNet's choice (ResNet.lowering): one of the above for every layer, or "im2col_body":
+# im2col but the stem's convolution XLA's (its patches are kh * kw * 3 wide: at 64 px and
+# width 16 the im2col stem takes 2 x XLA's time, at 128 px and width 64 0.74 x;
+# conv_lowering_*px.json).
+LOWERINGS = CONV_LOWERINGS + ("im2col_body",)
 
 
 def _shifted_slices(x: jax.Array, window: int, stride: int, out_h: int, out_w: int):

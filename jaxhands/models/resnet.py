@@ -15,7 +15,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxhands.models.im2col import LOWERINGS, Im2colConv, max_pool_as_slices
+from jaxhands.models.im2col import CONV_LOWERINGS, LOWERINGS, Im2colConv, max_pool_as_slices
 from jaxhands.models.mlp import GaussianHead
 
 # Blocks per stage of the standard depths.
@@ -35,10 +35,10 @@ def make_conv(lowering: str, features: int, kernel_size: int, strides: int, padd
     """A bias-free square convolution with symmetric padding: flax.linen.Conv ("xla") or
     the same parameter and function as one matmul over shifted slices ("im2col", faster on
     XLA's CPU backend; jaxhands.models.im2col)."""
-    if lowering in ("im2col", "im2col_body"):
+    if lowering == "im2col":
         return Im2colConv(features, kernel_size, strides, padding, name=name)
     if lowering != "xla":
-        raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {lowering!r}")
+        raise ValueError(f"a convolution's lowering must be one of {CONV_LOWERINGS}, got {lowering!r}")
     return nn.Conv(features, (kernel_size, kernel_size), strides, padding=padding, use_bias=False, name=name)
 
 
@@ -120,20 +120,22 @@ class ResNet(nn.Module):
         block = BottleneckBlock if self.depth >= 50 else BasicBlock
         if self.lowering not in LOWERINGS:
             raise ValueError(f"ResNet lowering must be one of {LOWERINGS}, got {self.lowering!r}")
+        # im2col_body: the stem's convolution by XLA, everything after it over slices.
+        body = "im2col" if self.lowering == "im2col_body" else self.lowering
         stem_lowering = "xla" if self.lowering == "im2col_body" else self.lowering
         if self.stem == "imagenet":
             x = make_conv(stem_lowering, self.width, 7, 2, 3, "stem_conv")(x)
         else:
             x = make_conv(stem_lowering, self.width, 3, 1, 1, "stem_conv")(x)
         x = nn.relu(_batch_norm(train, "stem_bn")(x))
-        if self.lowering != "xla":
+        if body == "im2col":
             x = max_pool_as_slices(x, 3, 2, 1)
         else:
             x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
         for stage, num_blocks in enumerate(STAGE_SIZES[self.depth]):
             for b in range(num_blocks):
                 strides = 2 if stage > 0 and b == 0 else 1
-                x = block(self.width * 2 ** stage, strides, self.lowering,
+                x = block(self.width * 2 ** stage, strides, body,
                           name=f"stage{stage + 1}_block{b + 1}")(x, train=train)
         if self.pooling == "flatten":
             return x.reshape(x.shape[0], -1)

@@ -14,8 +14,9 @@ def test_reuse_takes_only_rows_measured_with_the_same_steps_and_overrides(tmp_pa
     earlier.write_text(json.dumps({"command": "python ...", "rows": [
         {"seed": 0, **row}, {"seed": 1, **row, "overrides": ["learning_rate=0.1"]},
         {"seed": 2, **row, "embed_steps": 500}]}))
-    assert list(reusable_rows(earlier, 3000, 3000, [])) == [0]
-    assert list(reusable_rows(earlier, 3000, 3000, ["learning_rate=0.1"])) == [1]
+    found, provenance = reusable_rows(earlier, 3000, 3000, [])
+    assert list(found) == [0] and provenance == {"command": "python ..."}
+    assert list(reusable_rows(earlier, 3000, 3000, ["learning_rate=0.1"])[0]) == [1]
     with pytest.raises(SystemExit, match=r"no row was measured with .*'embed_steps': 100.*'embed_steps': 500"):
         reusable_rows(earlier, 3000, 100, [])
     (tmp_path / "other.json").write_text(json.dumps({"seeds": [0]}))
