@@ -34,6 +34,9 @@ def reduce_samples(per_sample: jax.Array, reduction: str, mask: jax.Array | None
 def annealed_beta(step, *, beta: float, beta_start: float | None = None, anneal_steps: int = 0) -> jax.Array:
     """KL weight at `step`: constant `beta`, or log-linear from `beta_start` to `beta` over
     `anneal_steps` steps, then constant (Yang et al.: 1e-5 -> 1e-3). float32 scalar."""
+    if anneal_steps < 0:  # t = step / anneal_steps would clip to 0: beta_start for ever, silently
+        raise ValueError(f"a warm-up length must be >= 0 steps, got {anneal_steps} "
+                         f"(config beta_anneal_steps or align_beta_anneal_steps)")
     if beta_start is None or not anneal_steps:
         return jnp.asarray(beta, jnp.float32)
     if not (beta_start > 0 and beta > 0):  # log(0) would make every weight NaN or 0, silently

@@ -17,3 +17,8 @@ def test_annealed_beta_is_log_linear_then_constant():
 def test_a_warm_up_from_or_to_zero_is_refused(start, end):
     with pytest.raises(ValueError, match="positive ends"):
         annealed_beta(0, beta=end, beta_start=start, anneal_steps=10)
+
+
+def test_a_negative_warm_up_length_is_refused_naming_the_fields():
+    with pytest.raises(ValueError, match=r"got -5 \(config beta_anneal_steps or align_beta_anneal_steps\)"):
+        annealed_beta(0, beta=1.0, beta_start=0.01, anneal_steps=-5)
